@@ -1,0 +1,41 @@
+# fanout developer commands. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# A few hundred jobs from jobs/examples/ against the bundled simulator
+# (or Together itself when TOGETHER_API_KEY is set).
+demo: $(STAMP)
+	@if [ -n "$$TOGETHER_API_KEY" ]; then \
+	  $(BIN)/fanout run jobs/examples/demo.jsonl --model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo \
+	    --db demo.db --out demo.results.jsonl; \
+	else \
+	  $(BIN)/fanout run jobs/examples/demo.jsonl --sim --model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo \
+	    --db demo.db --out demo.results.jsonl; \
+	fi
+	@$(BIN)/fanout status --db demo.db
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check runner jobs evals tests bench
+	$(BIN)/ruff format --check runner jobs evals tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.results.jsonl

@@ -1,0 +1,271 @@
+"""One job line: the two accepted formats, and the checks that turn a line into a `Job`.
+
+A job file is JSONL. Each non-blank line is one of:
+
+1. The Batch API line (OpenAI's and Together's)::
+
+       {"custom_id": "req-1", "method": "POST", "url": "/v1/chat/completions", "body": {...}}
+
+   ``method`` and ``url`` are optional; without ``url`` the endpoint follows the body.
+
+2. The short line::
+
+       {"custom_id": "req-1", "messages": [...], "max_tokens": 64}
+       {"id": "req-2", "prompt": "Once upon a time"}
+
+   Every key but ``custom_id``/``id``/``metadata`` is request body.
+
+A ``messages`` body goes to ``/v1/chat/completions``, a ``prompt`` body to ``/v1/completions``.
+A line without an id takes its line number as ``custom_id``.
+
+`parse_line` checks one line on its own and raises `LineError` with a message a user can act
+on; the checks that need the whole file (duplicate ids) live with the importer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "CHAT",
+    "COMPLETIONS",
+    "Defaults",
+    "Endpoint",
+    "Job",
+    "LineError",
+    "parse_line",
+    "request_hash",
+]
+
+Endpoint = Literal["/v1/chat/completions", "/v1/completions"]
+CHAT: Endpoint = "/v1/chat/completions"
+COMPLETIONS: Endpoint = "/v1/completions"
+
+_URLS: dict[str, Endpoint] = {
+    "/v1/chat/completions": CHAT,
+    "/chat/completions": CHAT,
+    "/v1/completions": COMPLETIONS,
+    "/completions": COMPLETIONS,
+}
+_BATCH_KEYS = frozenset({"custom_id", "method", "url", "body"})
+_ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
+# Keys we drop from the body: we collect whole responses, so a line written for a
+# streaming client gets the same final result without the stream framing.
+_DROPPED = ("stream", "stream_options")
+MAX_CUSTOM_ID = 512
+
+
+class LineError(ValueError):
+    """A job line that cannot be run; ``str()`` names file, line and reason."""
+
+    def __init__(self, path: str, line_no: int, reason: str) -> None:
+        super().__init__(f"{path}:{line_no}: {reason}")
+        self.path = path
+        self.line_no = line_no
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """What the command line fills in where a line leaves it out."""
+
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+    def apply(self, body: dict[str, Any]) -> None:
+        if self.model is not None:
+            body.setdefault("model", self.model)
+        if self.max_tokens is not None:
+            body.setdefault("max_tokens", self.max_tokens)
+        if self.temperature is not None:
+            body.setdefault("temperature", self.temperature)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A validated job: where it came from, where it goes, and the exact body to send."""
+
+    line_no: int
+    custom_id: str
+    endpoint: Endpoint
+    body: dict[str, Any]
+
+    @property
+    def model(self) -> str:
+        return str(self.body["model"])
+
+
+def request_hash(endpoint: str, body: dict[str, Any]) -> str:
+    """A stable digest of what is sent: same endpoint and body, same hash."""
+    canon = json.dumps([endpoint, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def parse_line(path: str, line_no: int, text: str, defaults: Defaults = Defaults()) -> Job:
+    """Parse and check one non-blank line; raise `LineError` naming what is wrong."""
+
+    def fail(reason: str) -> LineError:
+        return LineError(path, line_no, reason)
+
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise fail("invalid JSON: nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise fail(f"a job line must be a JSON object, got {_kind(obj)}")
+
+    if "body" in obj:
+        unknown = sorted(set(obj) - _BATCH_KEYS)
+        if unknown:
+            raise fail(
+                f"unexpected key {unknown[0]!r} in a Batch API line "
+                "(it has custom_id, method, url and body)"
+            )
+        raw_id = obj.get("custom_id")
+        method = obj.get("method", "POST")
+        if method != "POST":
+            raise fail(f"method must be 'POST', got {method!r}")
+        body_obj = obj["body"]
+        if not isinstance(body_obj, dict):
+            raise fail(f"'body' must be an object, got {_kind(body_obj)}")
+        body = dict(body_obj)
+        url = obj.get("url")
+        if url is not None:
+            if not isinstance(url, str) or url not in _URLS:
+                raise fail(f"url must be '/v1/chat/completions' or '/v1/completions', got {url!r}")
+            url_endpoint: Endpoint | None = _URLS[url]
+        else:
+            url_endpoint = None
+    else:
+        if "custom_id" in obj and "id" in obj:
+            raise fail("give either 'custom_id' or 'id', not both")
+        raw_id = obj.get("custom_id", obj.get("id"))
+        metadata = obj.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise fail(f"'metadata' must be an object, got {_kind(metadata)}")
+        body = {k: v for k, v in obj.items() if k not in ("custom_id", "id", "metadata")}
+        url_endpoint = None
+
+    custom_id = _custom_id(raw_id, line_no, fail)
+    endpoint = _endpoint(body, url_endpoint, fail)
+    for key in _DROPPED:
+        body.pop(key, None)
+    defaults.apply(body)
+    _check_body(body, endpoint, fail)
+    return Job(line_no=line_no, custom_id=custom_id, endpoint=endpoint, body=body)
+
+
+def _custom_id(raw: object, line_no: int, fail: Any) -> str:
+    if raw is None:
+        return str(line_no)
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise fail(f"custom_id must be a string, got {_kind(raw)}")
+    cid = str(raw)
+    if not cid:
+        raise fail("custom_id is empty")
+    if len(cid) > MAX_CUSTOM_ID:
+        raise fail(f"custom_id is {len(cid)} characters long (at most {MAX_CUSTOM_ID})")
+    return cid
+
+
+def _endpoint(body: dict[str, Any], from_url: Endpoint | None, fail: Any) -> Endpoint:
+    has_messages, has_prompt = "messages" in body, "prompt" in body
+    if has_messages and has_prompt:
+        raise fail("a body has 'messages' (chat) or 'prompt' (text completion), not both")
+    if not (has_messages or has_prompt):
+        raise fail("the body has neither 'messages' (chat) nor 'prompt' (text completion)")
+    endpoint = CHAT if has_messages else COMPLETIONS
+    if from_url is not None and from_url != endpoint:
+        key = "messages" if has_messages else "prompt"
+        raise fail(f"url is {from_url} but the body has '{key}' (that goes to {endpoint})")
+    return endpoint
+
+
+def _check_body(body: dict[str, Any], endpoint: Endpoint, fail: Any) -> None:
+    model = body.get("model")
+    if model is None:
+        raise fail("no model: set 'model' in the line or pass --model")
+    if not isinstance(model, str) or not model.strip():
+        raise fail(f"'model' must be a non-empty string, got {_kind(model)}")
+
+    if endpoint == CHAT:
+        messages = body["messages"]
+        if not isinstance(messages, list) or not messages:
+            raise fail("'messages' must be a non-empty list")
+        for i, msg in enumerate(messages):
+            if not isinstance(msg, dict):
+                raise fail(f"messages[{i}] must be an object, got {_kind(msg)}")
+            role = msg.get("role")
+            if role not in _ROLES:
+                raise fail(
+                    f"messages[{i}].role must be one of {', '.join(sorted(_ROLES))}; got {role!r}"
+                )
+            content = msg.get("content")
+            if content is None:
+                if role != "assistant" or not msg.get("tool_calls"):
+                    raise fail(f"messages[{i}] has no 'content'")
+            elif not isinstance(content, str | list):
+                raise fail(
+                    f"messages[{i}].content must be a string or a list of parts, "
+                    f"got {_kind(content)}"
+                )
+    else:
+        prompt = body["prompt"]
+        if not isinstance(prompt, str):
+            raise fail(f"'prompt' must be a string, got {_kind(prompt)}")
+        if not prompt:
+            raise fail("'prompt' is empty (Together rejects empty prompts)")
+
+    _check_number(body, "max_tokens", fail, integer=True, low=1)
+    _check_number(body, "n", fail, integer=True, low=1)
+    _check_number(body, "temperature", fail, low=0.0, high=2.0)
+    _check_number(body, "top_p", fail, low=0.0, high=1.0)
+    _check_number(body, "top_k", fail, integer=True, low=1)
+    stop = body.get("stop")
+    if stop is not None and not (
+        isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+    ):
+        raise fail("'stop' must be a string or a list of strings")
+
+
+def _check_number(
+    body: dict[str, Any],
+    key: str,
+    fail: Any,
+    *,
+    integer: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+) -> None:
+    if key not in body or body[key] is None:
+        return
+    value = body[key]
+    ok_type = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, ok_type):
+        want = "an integer" if integer else "a number"
+        raise fail(f"'{key}' must be {want}, got {_kind(value)} {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f">= {low}" if high is None else f"between {low} and {high}"
+        raise fail(f"'{key}' must be {span}, got {value!r}")
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

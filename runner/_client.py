@@ -1,0 +1,149 @@
+"""The HTTP client: one `httpx.AsyncClient` for the whole run.
+
+One client means one connection pool, kept alive, sized to the run's concurrency so that no
+request waits for a connection. The transport is a parameter: the performance work compares
+httpx's own transport with faster ones behind the same httpx API.
+
+`ApiClient.post` makes exactly one attempt and never raises for HTTP or transport trouble:
+it returns an `Attempt` carrying the retry `Decision` (see `_retry`), the raw body and the
+usage, and the caller decides what to do. The API key goes into the ``Authorization``
+header and nowhere else: not into any attribute, repr, message or record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ._clock import Clock, SystemClock
+from ._retry import Decision, classify_exception, classify_response
+
+__all__ = ["DEFAULT_BASE_URL", "ApiClient", "Attempt", "Usage"]
+
+DEFAULT_BASE_URL = "https://api.together.xyz/v1"
+USER_AGENT = "fanout/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int | None = None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Usage | None:
+        raw = body.get("usage")
+        if not isinstance(raw, dict):
+            return None
+        prompt = _int(raw.get("prompt_tokens"))
+        completion = _int(raw.get("completion_tokens"))
+        total = _int(raw.get("total_tokens")) or prompt + completion
+        reasoning = raw.get("reasoning_tokens")
+        details = raw.get("completion_tokens_details")
+        if reasoning is None and isinstance(details, dict):
+            reasoning = details.get("reasoning_tokens")
+        return cls(prompt, completion, total, _int(reasoning) if reasoning is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of one HTTP attempt."""
+
+    decision: Decision
+    status: int | None  # None when no HTTP answer came back
+    body: bytes | None
+    request_id: str | None
+    usage: Usage | None
+    headers: httpx.Headers | None
+    latency: float  # seconds from send to the last byte of the body
+
+
+class ApiClient:
+    """Posts chat and text-completion requests to one OpenAI-compatible base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        concurrency: int = 64,
+        timeout: float = 600.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._clock = clock or SystemClock()
+        headers = {"user-agent": USER_AGENT, "content-type": "application/json"}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        limits = httpx.Limits(
+            max_connections=concurrency,
+            max_keepalive_connections=concurrency,
+            keepalive_expiry=30.0,
+        )
+        self._http = httpx.AsyncClient(
+            headers=headers,
+            limits=limits,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0), pool=None),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def url_for(self, endpoint: str) -> str:
+        """``/v1/chat/completions`` under a base URL that already ends in ``/v1``."""
+        path = endpoint[3:] if endpoint.startswith("/v1/") else endpoint
+        return self.base_url + path
+
+    async def post(self, endpoint: str, body: bytes) -> Attempt:
+        """Send one request body (JSON bytes); classify what comes back."""
+        start = self._clock.monotonic()
+        try:
+            response = await self._http.post(self.url_for(endpoint), content=body)
+        except httpx.HTTPError as exc:
+            return Attempt(
+                classify_exception(exc),
+                None,
+                None,
+                None,
+                None,
+                None,
+                self._clock.monotonic() - start,
+            )
+        latency = self._clock.monotonic() - start
+        raw = response.content
+        decision, parsed = classify_response(response.status_code, response.headers, raw)
+        request_id = None
+        usage = None
+        if parsed is not None:
+            rid = parsed.get("id")
+            request_id = rid if isinstance(rid, str) and rid else None
+            usage = Usage.from_body(parsed)
+        request_id = request_id or response.headers.get("x-request-id")
+        return Attempt(
+            decision, response.status_code, raw, request_id, usage, response.headers, latency
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={self.base_url!r})"
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    return 0

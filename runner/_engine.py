@@ -1,0 +1,301 @@
+"""The worker pool: feeder -> workers -> writer, in one anyio task group.
+
+::
+
+    state.db --feeder--> [stream, size N] --> N workers --> [stream] --> writer --> state.db
+              pages of unfinished            limiter, client,           batches of results,
+              jobs, in line order            retries as values          one transaction each
+
+- The **feeder** reads unfinished jobs a page at a time and blocks on the bounded stream, so
+  memory holds at most a page plus N jobs, whatever the file's length.
+- Each **worker** owns one job at a time: it waits on the limiter, makes an attempt, and
+  acts on the attempt's `Decision`: done, fail, retry after a backoff, or abort the run.
+- The **writer** is the only task that writes results: it commits every ``batch_size``
+  results or every ``flush_interval`` seconds, whichever comes first.
+
+Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the feeder, lets in-flight
+attempts finish for up to ``grace`` seconds (no new attempt starts), then cancels what is
+left; the writer commits everything it received. A second request cancels in-flight work at
+once. A job whose attempt was cut short is not recorded: it stays pending and a rerun sends
+it again. Cancellation is a status here, never an error, and the writer's last commit runs
+in a shielded scope.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar, TypeVarTuple
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from ._client import ApiClient, Attempt
+from ._clock import Clock, SystemClock
+from ._limiter import Limiter
+from ._retry import Action, Backoff
+from ._schema import Status
+from ._store import JobOutcome, PendingJob, Store
+
+__all__ = ["Engine", "EngineSettings", "RunStats"]
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+@dataclass
+class EngineSettings:
+    concurrency: int = 64
+    max_attempts: int = 6
+    grace: float = 10.0  # seconds in-flight requests may finish after a stop request
+    batch_size: int = 100
+    flush_interval: float = 0.2
+    page_size: int = 1000
+
+
+@dataclass
+class RunStats:
+    """Live counters, read by the progress display."""
+
+    requests: int = 0  # attempts that reached the server or failed in transport
+    retries: int = 0
+    rate_limited: int = 0
+    succeeded: int = 0  # settled in this process
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    in_flight: int = 0
+    aborted: str | None = None  # why the server refused the whole run
+    errors_by_code: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    """Runs the unfinished jobs of one run to completion (or until stopped)."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        client: ApiClient,
+        limiter: Limiter,
+        settings: EngineSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        on_commit: Callable[[list[JobOutcome]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.client = client
+        self.limiter = limiter
+        self.settings = settings or EngineSettings()
+        self.clock = clock or SystemClock()
+        self.backoff = backoff or Backoff()
+        self.stats = RunStats()
+        self.on_commit = on_commit
+        self.stopping = False  # no new job and no new attempt
+        self.interrupted = False  # some work was left undone on purpose
+        self._feed_scope: anyio.CancelScope | None = None
+        self._work_scope: anyio.CancelScope | None = None
+        self._db_lock = anyio.Lock()
+
+    # -- control ----------------------------------------------------------------
+
+    def request_stop(self, *, hard: bool = False) -> None:
+        """Stop dispatching; with ``hard``, also cancel in-flight requests now."""
+        self.interrupted = True
+        self.stopping = True
+        if self._feed_scope is not None:
+            self._feed_scope.cancel()
+        if hard and self._work_scope is not None:
+            self._work_scope.cancel()
+        elif self._work_scope is not None and self.settings.grace >= 0:
+            self._work_scope.deadline = min(
+                self._work_scope.deadline, anyio.current_time() + self.settings.grace
+            )
+
+    # -- the pool ---------------------------------------------------------------
+
+    async def run(self) -> RunStats:
+        n = self.settings.concurrency
+        async with anyio.create_task_group() as outer:
+            res_send, res_recv = anyio.create_memory_object_stream[JobOutcome](n)
+            outer.start_soon(self._writer, res_recv)
+            async with res_send:
+                with anyio.CancelScope() as self._work_scope:
+                    if self.stopping:
+                        self._work_scope.cancel()
+                    async with anyio.create_task_group() as tg:
+                        job_send, job_recv = anyio.create_memory_object_stream[PendingJob](n)
+                        tg.start_soon(self._feeder, job_send)
+                        async with job_recv:
+                            for _ in range(n):
+                                tg.start_soon(self._worker, job_recv.clone(), res_send.clone())
+                if self._work_scope.cancelled_caught:
+                    self.interrupted = True
+        return self.stats
+
+    async def _feeder(self, send: ObjectSendStream[PendingJob]) -> None:
+        async with send:
+            with anyio.CancelScope() as self._feed_scope:
+                if self.stopping:
+                    return
+                after = 0
+                while True:
+                    page = await self._db(
+                        self.store.unfinished_page, self.run_id, after, self.settings.page_size
+                    )
+                    if not page:
+                        return
+                    for job in page:
+                        await send.send(job)
+                    after = page[-1].id
+
+    async def _worker(
+        self, jobs: ObjectReceiveStream[PendingJob], results: ObjectSendStream[JobOutcome]
+    ) -> None:
+        async with jobs, results:
+            async for job in jobs:
+                if self.stopping:
+                    continue  # leave it pending; drain so the feeder is not blocked
+                outcome = await self._process(job)
+                if outcome is not None:
+                    await results.send(outcome)
+
+    async def _process(self, job: PendingJob) -> JobOutcome | None:
+        """Attempt one job until it settles; None if it was left pending on purpose."""
+        started = self.clock.wall()
+        attempt_no = 0
+        last: Attempt | None = None
+        while True:
+            if self.stopping and attempt_no > 0:
+                return None
+            await self.limiter.acquire(job.model, job.est_tokens)
+            if self.stopping and attempt_no > 0:
+                return None
+            attempt_no += 1
+            self.stats.requests += 1
+            self.stats.in_flight += 1
+            try:
+                last = await self.client.post(job.endpoint, job.body)
+            finally:
+                self.stats.in_flight -= 1
+            decision = last.decision
+            used = last.usage.total_tokens if last.usage else None
+            self.limiter.observe(
+                job.model,
+                status=last.status,
+                headers=last.headers,
+                estimated_tokens=job.est_tokens,
+                used_tokens=used,
+            )
+            if decision.rate_limited:
+                self.stats.rate_limited += 1
+            if decision.action is Action.DONE:
+                return self._outcome(job, last, attempt_no, started, Status.SUCCEEDED)
+            self.stats.errors_by_code[decision.code] = (
+                self.stats.errors_by_code.get(decision.code, 0) + 1
+            )
+            if decision.action is Action.ABORT:
+                if self.stats.aborted is None:
+                    self.stats.aborted = decision.message
+                self.request_stop()
+                return None
+            if decision.action is Action.FAIL or attempt_no >= self.settings.max_attempts:
+                return self._outcome(job, last, attempt_no, started, Status.FAILED)
+            self.stats.retries += 1
+            await self.clock.sleep(self.backoff.delay(attempt_no, decision))
+
+    def _outcome(
+        self, job: PendingJob, last: Attempt, attempt_no: int, started: float, status: str
+    ) -> JobOutcome:
+        decision = last.decision
+        usage = last.usage
+        code = message = None
+        if status == Status.FAILED:
+            code = decision.code
+            message = decision.message
+            if decision.retryable:
+                code = f"{decision.code}_exhausted"
+                message = f"{decision.message} (gave up after {attempt_no} attempts)"
+            self.stats.failed += 1
+        else:
+            self.stats.succeeded += 1
+        body_text = None
+        if last.body is not None and last.status is not None:
+            # A success's body was parsed as a JSON object already; store it verbatim.
+            if status == Status.SUCCEEDED:
+                body_text = last.body.decode("utf-8", "replace")
+            else:
+                body_text = _as_json_text(last.body)
+        if usage is not None:
+            self.stats.prompt_tokens += usage.prompt_tokens
+            self.stats.completion_tokens += usage.completion_tokens
+        return JobOutcome(
+            id=job.id,
+            status=status,
+            attempts=job.attempts + attempt_no,
+            response_status=last.status,
+            response_body=body_text,
+            request_id=last.request_id,
+            error_code=code,
+            error_message=message,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            total_tokens=usage.total_tokens if usage else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
+            latency_ms=round(last.latency * 1000.0, 3),
+            started_at=started,
+            finished_at=self.clock.wall(),
+        )
+
+    async def _writer(self, results: ObjectReceiveStream[JobOutcome]) -> None:
+        batch: list[JobOutcome] = []
+        interval = self.settings.flush_interval
+        try:
+            async with results:
+                deadline = math.inf
+                while True:
+                    timeout = max(0.0, deadline - anyio.current_time()) if batch else math.inf
+                    try:
+                        with anyio.fail_after(timeout if timeout != math.inf else None):
+                            item = await results.receive()
+                    except TimeoutError:
+                        await self._flush(batch)
+                        continue
+                    except anyio.EndOfStream:
+                        break
+                    if not batch:
+                        deadline = anyio.current_time() + interval
+                    batch.append(item)
+                    if len(batch) >= self.settings.batch_size:
+                        await self._flush(batch)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._flush(batch)
+
+    async def _flush(self, batch: list[JobOutcome]) -> None:
+        if not batch:
+            return
+        items = list(batch)
+        batch.clear()
+        await self._db(self.store.record, items)
+        if self.on_commit is not None:
+            self.on_commit(items)
+
+    async def _db(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Run a store call in a worker thread; one at a time (SQLite has one writer)."""
+        async with self._db_lock:
+            return await anyio.to_thread.run_sync(fn, *args)
+
+
+def _as_json_text(body: bytes) -> str:
+    """The body as JSON text; non-JSON bodies (52x pages) are stored as a JSON string."""
+    text = body.decode("utf-8", "replace")
+    try:
+        json.loads(text)
+    except ValueError:
+        return json.dumps(text)
+    return text

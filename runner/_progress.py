@@ -1,0 +1,69 @@
+"""The progress bar: tqdm, fed by the writer's commits, with live rates in its postfix.
+
+Rates are measured over a sliding window (the last `WINDOW` seconds of commits), so a
+resumed run or a pause does not skew them: requests/min counts attempts sent (retries
+included), tokens/min counts prompt and completion tokens of settled jobs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from tqdm import tqdm
+
+from ._clock import Clock, SystemClock
+from ._engine import RunStats
+from ._store import JobOutcome
+
+__all__ = ["Progress"]
+
+WINDOW = 30.0
+
+
+class Progress:
+    def __init__(
+        self,
+        *,
+        total: int,
+        done: int,
+        stats: RunStats,
+        enabled: bool = True,
+        clock: Clock | None = None,
+        desc: str = "fanout",
+    ) -> None:
+        self.stats = stats
+        self._clock = clock or SystemClock()
+        # (time, requests so far, tokens so far), oldest first, spanning about WINDOW s
+        self._samples: deque[tuple[float, int, int]] = deque()
+        self._bar = tqdm(
+            total=total,
+            initial=done,
+            desc=desc,
+            unit="job",
+            disable=not enabled,
+            dynamic_ncols=True,
+            mininterval=0.25,
+            smoothing=0.1,
+        )
+
+    def on_commit(self, items: list[JobOutcome]) -> None:
+        self._bar.update(len(items))
+        now = self._clock.monotonic()
+        s = self.stats
+        tokens = s.prompt_tokens + s.completion_tokens
+        self._samples.append((now, s.requests, tokens))
+        while len(self._samples) > 2 and now - self._samples[0][0] > WINDOW:
+            self._samples.popleft()
+        t0, r0, k0 = self._samples[0]
+        span = now - t0
+        postfix = {}
+        if span > 0.5:
+            postfix["req/min"] = f"{(s.requests - r0) * 60 / span:,.0f}"
+            postfix["tok/min"] = f"{(tokens - k0) * 60 / span:,.0f}"
+        postfix["failed"] = str(s.failed)
+        postfix["retries"] = str(s.retries)
+        postfix["429"] = str(s.rate_limited)
+        self._bar.set_postfix(postfix, refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()

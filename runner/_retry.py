@@ -1,0 +1,186 @@
+"""Retry decisions as values, and the backoff that acts on them.
+
+Every HTTP answer or transport error is classified once, here, into a `Decision`:
+
+- ``DONE``: a 2xx with a JSON object body. The job succeeded.
+- ``RETRY``: worth another attempt: 408, 409, 429, any 5xx (Cloudflare's 52x ``text/plain``
+  pages included), a connection error, a timeout, a truncated or non-JSON body.
+- ``FAIL``: the request itself is wrong and will be wrong again: 400, 404, 422 and the
+  other 4xx. Not retried; recorded with the server's message.
+- ``ABORT``: the account, not the request, is the problem (401 bad key, 402 no credit,
+  403 forbidden): every other job would fail the same way, so the run stops and leaves
+  its jobs pending for a rerun once the account is fixed.
+
+`Backoff` turns a ``RETRY`` into a wait: exponential with full jitter
+(``uniform(0, min(cap, base * 2**(attempt-1)))``, AWS's "full jitter"), unless the server
+said how long to wait (``retry-after-ms``, then ``retry-after`` in seconds or as an HTTP
+date), in which case that wait is honoured, plus up to 10% jitter so that workers told the
+same thing do not return in lockstep.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+__all__ = ["Action", "Backoff", "Decision", "classify_exception", "classify_response"]
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+ABORT_STATUSES = frozenset({401, 402, 403})
+MAX_RETRY_AFTER = 600.0
+
+
+class Action(enum.Enum):
+    DONE = "done"
+    RETRY = "retry"
+    FAIL = "fail"
+    ABORT = "abort"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do after one attempt, and why."""
+
+    action: Action
+    code: str = ""  # short machine code: "rate_limit", "http_500", "timeout", ...
+    message: str = ""
+    retry_after: float | None = None  # seconds the server asked us to wait
+    rate_limited: bool = False
+
+    @property
+    def retryable(self) -> bool:
+        return self.action is Action.RETRY
+
+
+OK = Decision(Action.DONE)
+
+
+def classify_response(
+    status: int, headers: httpx.Headers, body: bytes
+) -> tuple[Decision, dict[str, Any] | None]:
+    """Classify an HTTP answer; returns the decision and the parsed JSON object, if any."""
+    parsed = _json_object(body)
+    if 200 <= status < 300:
+        if parsed is None:
+            snippet = body[:80].decode("utf-8", "replace")
+            return Decision(
+                Action.RETRY,
+                "invalid_response",
+                f"HTTP {status} with a body that is not a JSON object: {snippet!r}",
+            ), None
+        return OK, parsed
+
+    code, message = _error_fields(status, parsed, body)
+    retry_after = parse_retry_after(headers)
+    if status == 429:
+        return Decision(Action.RETRY, code, message, retry_after, rate_limited=True), parsed
+    if status in RETRY_STATUSES or status >= 500:
+        return Decision(Action.RETRY, code, message, retry_after), parsed
+    if status in ABORT_STATUSES:
+        return Decision(Action.ABORT, code, message), parsed
+    return Decision(Action.FAIL, code, message), parsed
+
+
+def classify_exception(exc: Exception) -> Decision:
+    """Classify a transport error raised by httpx while sending or reading."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Decision(Action.RETRY, "timeout", f"{type(exc).__name__}: request timed out")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return Decision(
+            Action.RETRY, "connection_error", f"server broke off the response: {_describe(exc)}"
+        )
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
+        return Decision(Action.RETRY, "connection_error", _describe(exc))
+    return Decision(Action.FAIL, "client_error", _describe(exc))
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            value = float(raw_ms) / 1000.0
+        except ValueError:
+            value = -1.0
+        if 0 < value <= MAX_RETRY_AFTER:
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        date = headers.get("date")
+        try:
+            now = parsedate_to_datetime(date) if date else None
+        except (TypeError, ValueError):
+            now = None
+        if now is None:
+            from datetime import UTC, datetime
+
+            now = datetime.now(UTC)
+        value = (when - now).total_seconds()
+    if 0 < value <= MAX_RETRY_AFTER:
+        return value
+    return None
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter; honours what the server asked for."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    rng: random.Random | None = None
+
+    def delay(self, attempt: int, decision: Decision) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        rng = self.rng or random
+        if decision.retry_after is not None:
+            return decision.retry_after * (1.0 + 0.1 * rng.random())
+        ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
+        return rng.uniform(0.0, ceiling)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    if not body:
+        return None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _error_fields(status: int, parsed: dict[str, Any] | None, body: bytes) -> tuple[str, str]:
+    """The (code, message) of an error answer, from Together's envelope when there is one."""
+    default_code = "rate_limit" if status == 429 else f"http_{status}"
+    if parsed is not None:
+        err = parsed.get("error")
+        if isinstance(err, dict):
+            message: Any = err.get("message", "")
+            if isinstance(message, dict):  # Together sometimes nests the message object
+                message = message.get("message", json.dumps(message))
+            code = err.get("code") or err.get("type") or default_code
+            return str(code), f"HTTP {status}: {message}"
+        if isinstance(err, str):
+            return default_code, f"HTTP {status}: {err}"
+        if "message" in parsed:
+            return default_code, f"HTTP {status}: {parsed['message']}"
+    text = body[:200].decode("utf-8", "replace").strip()
+    return default_code, f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,239 @@
+"""One `fanout run`: find or create the run, send what is unfinished, export the results.
+
+Run identity and resume. A run is identified by the sha256 of the job file's bytes plus the
+options that shape what is sent (model, max_tokens, temperature and the target: the
+simulator or a base URL; never the key). Rerunning the same command finds the run by that
+identity and sends only jobs not yet succeeded (failed ones get a fresh set of attempts).
+If the same job file was run before with other content or options, the run is refused with
+what changed; ``--new-run`` starts over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from jobs import Defaults, JobFile, file_sha256
+
+from ._client import ApiClient
+from ._engine import Engine, EngineSettings, RunStats
+from ._exceptions import RunMismatch, StateError, UsageError
+from ._limiter import Limiter, NoLimit, StaticCaps
+from ._progress import Progress
+from ._schema import RunRow
+from ._store import RunCounts, Store
+
+__all__ = ["RunOptions", "RunReport", "export_results", "prepare_run", "run_jobs"]
+
+
+@dataclass
+class RunOptions:
+    jobs_path: Path
+    db_path: Path
+    out_path: Path
+    target: str  # "sim" or the base URL: part of the run's identity
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+    concurrency: int = 64
+    max_attempts: int = 6
+    timeout: float = 600.0
+    grace: float = 10.0
+    progress: bool = True
+    new_run: bool = False
+
+    def defaults(self) -> Defaults:
+        return Defaults(model=self.model, max_tokens=self.max_tokens, temperature=self.temperature)
+
+    def identity_options(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "target": self.target,
+        }
+
+
+@dataclass
+class RunReport:
+    run: RunRow
+    resumed: bool
+    counts: RunCounts
+    stats: RunStats
+    interrupted: bool
+    exported: int | None  # result lines written, or None if not exported
+
+
+def _identity(sha256: str, options_json: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{sha256}\n{options_json}".encode()).hexdigest()
+
+
+def prepare_run(store: Store, opts: RunOptions) -> tuple[RunRow, bool]:
+    """Find the run this command resumes, or validate and import the file as a new run.
+
+    Returns ``(run, resumed)``. Raises `JobFileInvalid` or `RunMismatch` (nothing sent).
+    """
+    path = opts.jobs_path.resolve()
+    if not path.is_file():
+        raise UsageError(f"job file not found: {opts.jobs_path}")
+    options_json = json.dumps(opts.identity_options(), sort_keys=True)
+    sha = file_sha256(path)
+    identity = _identity(sha, options_json)
+    if not opts.new_run:
+        found = store.find_run(identity)
+        if found is not None:
+            return found, True
+        previous = store.latest_run_for(str(path))
+        if previous is not None:
+            raise RunMismatch(_mismatch(previous, sha, options_json, store.path))
+    jobfile = JobFile(path, opts.defaults())
+    run = store.create_run(
+        jobs_path=str(path),
+        jobs_sha256=sha,
+        options_json=options_json,
+        identity=identity,
+        out_path=str(opts.out_path.resolve()),
+        jobs=jobfile,
+    )
+    if jobfile.sha256 != sha:
+        raise UsageError(f"{opts.jobs_path} changed while it was being read; run again")
+    return run, False
+
+
+def _mismatch(previous: RunRow, sha: str, options_json: str, db: str) -> str:
+    changes = []
+    if previous.jobs_sha256 != sha:
+        changes.append("the job file's content changed")
+    before = json.loads(previous.options_json)
+    now = json.loads(options_json)
+    for key in sorted(set(before) | set(now)):
+        if before.get(key) != now.get(key):
+            changes.append(f"{key}: {before.get(key)!r} -> {now.get(key)!r}")
+    return (
+        f"{previous.jobs_path} was already run as run {previous.id} in {db}, and since then "
+        + "; ".join(changes)
+        + ". Rerun with the same file and options to resume it, or pass --new-run to start "
+        "a new run."
+    )
+
+
+def make_limiter(opts: RunOptions) -> Limiter:
+    if opts.rpm is None and opts.tpm is None:
+        return NoLimit()
+    return StaticCaps(opts.rpm, opts.tpm)
+
+
+def run_jobs(
+    store: Store,
+    run: RunRow,
+    opts: RunOptions,
+    *,
+    base_url: str,
+    api_key: str | None,
+    resumed: bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunReport:
+    """Send every unfinished job of ``run``; export the results if the run settled."""
+    assert run.id is not None
+    run_id = run.id
+    before = store.counts(run_id)
+    settings = EngineSettings(
+        concurrency=opts.concurrency, max_attempts=opts.max_attempts, grace=opts.grace
+    )
+
+    async def main() -> tuple[RunStats, bool]:
+        client = ApiClient(
+            base_url,
+            api_key,
+            concurrency=opts.concurrency,
+            timeout=opts.timeout,
+            transport=transport,
+        )
+        engine = Engine(store, run_id, client, make_limiter(opts), settings)
+        progress = Progress(
+            total=before.total, done=before.succeeded, stats=engine.stats, enabled=opts.progress
+        )
+        engine.on_commit = progress.on_commit
+        try:
+            async with client, anyio.create_task_group() as tg:
+                tg.start_soon(_watch_signals, engine)
+                await engine.run()
+                tg.cancel_scope.cancel()
+        finally:
+            progress.close()
+        return engine.stats, engine.interrupted
+
+    stats, interrupted = anyio.run(main, backend="asyncio")
+    store.touch_run(run_id)
+    counts = store.counts(run_id)
+    exported = None
+    if not interrupted and stats.aborted is None and counts.pending == 0:
+        exported = export_results(store, run, Path(run.out_path))
+    return RunReport(run, resumed, counts, stats, interrupted, exported)
+
+
+async def _watch_signals(engine: Engine) -> None:
+    """First Ctrl-C / SIGTERM: graceful stop. Second: stop now."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        count = 0
+        async for _sig in signals:
+            count += 1
+            if count == 1:
+                print(
+                    f"\nStopping: no new requests; waiting up to {engine.settings.grace:g}s "
+                    "for those in flight (Ctrl-C again to stop now)...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                engine.request_stop()
+            else:
+                print("\nStopping now.", file=sys.stderr, flush=True)
+                engine.request_stop(hard=True)
+
+
+def export_results(store: Store, run: RunRow, out_path: Path) -> int:
+    """Write the run's settled jobs as Batch output lines, in input order, atomically."""
+    assert run.id is not None
+    out_path = Path(out_path)
+    directory = out_path.resolve().parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=directory)
+    except OSError as exc:
+        raise StateError(f"cannot write results to {out_path}: {exc}") from exc
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for line in store.iter_results(run.id):
+                fh.write(line.to_json())
+                fh.write("\n")
+                count += 1
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        raise StateError(f"cannot write results to {out_path}: {exc}") from exc
+    finally:
+        with _suppress_missing():
+            os.unlink(tmp)
+    return count
+
+
+@contextmanager
+def _suppress_missing() -> Iterator[None]:
+    try:
+        yield
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,133 @@
+"""The state file's tables (sqlmodel) and their append-only migrations.
+
+Tables:
+
+- ``runs``: one row per run: which job file (path and sha256), which request options
+  (their JSON and a digest, together the run's identity for resume), where results go.
+- ``jobs``: one row per job line: ``custom_id``, line number, the exact request body sent,
+  its hash, then what happened: status (``pending`` / ``succeeded`` / ``failed``),
+  attempts, last error, the response body as received, usage, latency and timestamps.
+- ``migrations``: the named schema steps applied, in order.
+
+Migrations are plain SQL, named and append-only, as in simonw/llm: a released step is never
+edited; a change to the tables is a new step at the end of `MIGRATIONS`. A test checks that
+a fresh database built by the steps has exactly the columns the models declare.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "JobRow", "MigrationRow", "RunRow", "Status"]
+
+
+class Status:
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: str  # ISO 8601, UTC
+    updated_at: str
+    jobs_path: str = Field(index=True)  # absolute path of the job file
+    jobs_sha256: str
+    options_json: str  # request options that shape what is sent (sorted JSON)
+    identity: str = Field(index=True)  # sha256 of jobs_sha256 + options_json
+    n_jobs: int
+    out_path: str
+    version: int = 1  # record version of this row's layout
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("run_id", "custom_id", name="uq_jobs_run_custom_id"),
+        Index("ix_jobs_run_line", "run_id", "line_no"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="runs.id")
+    line_no: int
+    custom_id: str
+    endpoint: str
+    model: str
+    request_hash: str
+    body: str = Field(sa_column=Column(Text, nullable=False))  # JSON text sent as-is
+    est_tokens: int  # estimated prompt + completion tokens, for the limiter
+    status: str = Status.PENDING
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    response_status: int | None = None
+    response_body: str | None = Field(default=None, sa_column=Column(Text))
+    request_id: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    latency_ms: float | None = None
+    started_at: float | None = None  # epoch seconds of the first attempt of the last try
+    finished_at: float | None = None
+
+
+class MigrationRow(SQLModel, table=True):
+    __tablename__ = "migrations"
+
+    name: str = Field(primary_key=True)
+    applied_at: str
+
+
+_M0001 = """
+CREATE TABLE runs (
+    id INTEGER NOT NULL PRIMARY KEY,
+    created_at VARCHAR NOT NULL,
+    updated_at VARCHAR NOT NULL,
+    jobs_path VARCHAR NOT NULL,
+    jobs_sha256 VARCHAR NOT NULL,
+    options_json VARCHAR NOT NULL,
+    identity VARCHAR NOT NULL,
+    n_jobs INTEGER NOT NULL,
+    out_path VARCHAR NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE INDEX ix_runs_jobs_path ON runs (jobs_path);
+CREATE INDEX ix_runs_identity ON runs (identity);
+CREATE TABLE jobs (
+    id INTEGER NOT NULL PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    line_no INTEGER NOT NULL,
+    custom_id VARCHAR NOT NULL,
+    endpoint VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    request_hash VARCHAR NOT NULL,
+    body TEXT NOT NULL,
+    est_tokens INTEGER NOT NULL,
+    status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL,
+    error_code VARCHAR,
+    error_message VARCHAR,
+    response_status INTEGER,
+    response_body TEXT,
+    request_id VARCHAR,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    latency_ms FLOAT,
+    started_at FLOAT,
+    finished_at FLOAT,
+    CONSTRAINT uq_jobs_run_custom_id UNIQUE (run_id, custom_id)
+);
+CREATE INDEX ix_jobs_run_line ON jobs (run_id, line_no);
+"""
+
+# Append-only: (name, SQL). Never edit a step that has shipped; add a new one.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_initial", _M0001),
+]
+SCHEMA_VERSION = len(MIGRATIONS)

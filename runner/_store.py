@@ -1,0 +1,469 @@
+"""The state store: one SQLite file (WAL) holding runs and jobs, through sqlmodel.
+
+Why SQLite and how it is used:
+
+- A run and all its jobs are imported in **one transaction**: the file is validated as it
+  streams into the ``jobs`` table, duplicates are caught by the ``(run_id, custom_id)``
+  unique index, and any bad line rolls the whole import back. Either the run exists with
+  every job, or it does not exist at all; memory stays flat however long the file is.
+- Results are written by **one writer**, in batches (`record`): a batch is one transaction,
+  so a crash loses at most the results not yet committed, never a committed one.
+- WAL with ``synchronous=NORMAL``: a commit survives the process being killed (it is in the
+  WAL when ``commit`` returns); only a power cut can lose the last commits.
+- Hot paths use SQLAlchemy Core (``executemany``) on the sqlmodel tables: a million ORM
+  objects would cost more than the HTTP work.
+
+All methods are synchronous; the async runner calls them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Table, bindparam, event, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import create_engine
+
+from jobs import Job, LineError, ResultLine, request_hash
+
+from ._exceptions import JobFileInvalid, StateError
+from ._schema import MIGRATIONS, JobRow, RunRow, Status
+
+__all__ = ["JobOutcome", "PendingJob", "RunCounts", "Store", "estimate_tokens"]
+
+_JOBS: Table = JobRow.__table__  # type: ignore[attr-defined]
+_RUNS: Table = RunRow.__table__  # type: ignore[attr-defined]
+IMPORT_CHUNK = 2000
+DEFAULT_COMPLETION_ESTIMATE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A job to send, as the feeder hands it to a worker."""
+
+    id: int
+    line_no: int
+    custom_id: str
+    endpoint: str
+    model: str
+    body: bytes
+    est_tokens: int
+    attempts: int  # attempts made in earlier tries of this job
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """A settled job, as a worker hands it to the writer."""
+
+    id: int
+    status: str  # Status.SUCCEEDED or Status.FAILED
+    attempts: int
+    response_status: int | None
+    response_body: str | None
+    request_id: str | None
+    error_code: str | None
+    error_message: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    reasoning_tokens: int | None
+    latency_ms: float | None
+    started_at: float
+    finished_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    total: int
+    pending: int
+    succeeded: int
+    failed: int
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def settled(self) -> int:
+        return self.succeeded + self.failed
+
+
+def estimate_tokens(job: Job) -> int:
+    """Prompt tokens (about 4 characters each) plus the completion budget."""
+    body = job.body
+    if "messages" in body:
+        chars = 0
+        for msg in body["messages"]:
+            content = msg.get("content")
+            if isinstance(content, str):
+                chars += len(content)
+            elif content is not None:
+                chars += len(json.dumps(content))
+            chars += 16  # role and template overhead
+    else:
+        chars = len(str(body.get("prompt", "")))
+    completion = body.get("max_tokens") or DEFAULT_COMPLETION_ESTIMATE
+    return chars // 4 + 1 + int(completion) * int(body.get("n") or 1)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """One state file. Open with `Store.open(path)`; the schema is migrated on open."""
+
+    def __init__(self, engine: Engine, path: str) -> None:
+        self.engine = engine
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            parent = Path(path).resolve().parent
+            if not parent.is_dir():
+                raise StateError(f"cannot open state file {path}: {parent} is not a directory")
+        engine = create_engine(
+            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(engine, "connect", _on_connect)
+        store = cls(engine, path)
+        with store._errors("open"):
+            store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE IF NOT EXISTS migrations "
+                "(name VARCHAR NOT NULL PRIMARY KEY, applied_at VARCHAR NOT NULL)"
+            )
+            done = {row[0] for row in conn.exec_driver_sql("SELECT name FROM migrations")}
+            unknown = done - {name for name, _ in MIGRATIONS}
+            if unknown:
+                raise StateError(
+                    f"state file {self.path} was written by a newer fanout "
+                    f"(unknown migrations: {', '.join(sorted(unknown))})"
+                )
+            for name, sql in MIGRATIONS:
+                if name in done:
+                    continue
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        conn.exec_driver_sql(statement)
+                conn.execute(
+                    text("INSERT INTO migrations (name, applied_at) VALUES (:n, :t)"),
+                    {"n": name, "t": _now_iso()},
+                )
+
+    def migrations(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.exec_driver_sql("SELECT name FROM migrations ORDER BY name")]
+
+    # -- runs -------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        jobs_path: str,
+        jobs_sha256: str,
+        options_json: str,
+        identity: str,
+        out_path: str,
+        jobs: Iterable[Job | LineError],
+        max_errors: int = 20,
+    ) -> RunRow:
+        """Create a run and import its jobs in one transaction; all or nothing.
+
+        Raises `JobFileInvalid` (and leaves the state file as it was) if any line is bad or
+        any ``custom_id`` repeats.
+        """
+        errors: list[LineError] = []
+        total_errors = 0
+
+        def add_error(err: LineError) -> None:
+            nonlocal total_errors, errors
+            total_errors += 1
+            errors.append(err)
+            if len(errors) > 10 * max_errors:
+                errors = sorted(errors, key=lambda e: e.line_no)[:max_errors]
+
+        with self._errors("import jobs into"), self.engine.begin() as conn:
+            now = _now_iso()
+            result = conn.execute(
+                insert(_RUNS).values(
+                    created_at=now,
+                    updated_at=now,
+                    jobs_path=jobs_path,
+                    jobs_sha256=jobs_sha256,
+                    options_json=options_json,
+                    identity=identity,
+                    n_jobs=0,
+                    out_path=out_path,
+                    version=1,
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            run_id = int(pk[0])
+            n_jobs = 0
+            chunk: list[dict[str, Any]] = []
+
+            def flush() -> None:
+                nonlocal n_jobs
+                if not chunk:
+                    return
+                res = conn.execute(insert(_JOBS).prefix_with("OR IGNORE"), chunk)
+                n_jobs += res.rowcount
+                if res.rowcount != len(chunk):
+                    first_line: dict[str, int] = dict(
+                        conn.execute(
+                            select(_JOBS.c.custom_id, _JOBS.c.line_no).where(
+                                _JOBS.c.run_id == run_id,
+                                _JOBS.c.custom_id.in_([r["custom_id"] for r in chunk]),
+                            )
+                        ).all()
+                    )
+                    for row in chunk:
+                        first = first_line[row["custom_id"]]
+                        if first != row["line_no"]:
+                            add_error(
+                                LineError(
+                                    jobs_path,
+                                    row["line_no"],
+                                    f"duplicate custom_id {row['custom_id']!r} "
+                                    f"(first on line {first})",
+                                )
+                            )
+                chunk.clear()
+
+            for item in jobs:
+                if isinstance(item, LineError):
+                    add_error(item)
+                    continue
+                body_text = json.dumps(item.body, ensure_ascii=False, separators=(",", ":"))
+                chunk.append(
+                    {
+                        "run_id": run_id,
+                        "line_no": item.line_no,
+                        "custom_id": item.custom_id,
+                        "endpoint": item.endpoint,
+                        "model": item.model,
+                        "request_hash": request_hash(item.endpoint, item.body),
+                        "body": body_text,
+                        "est_tokens": estimate_tokens(item),
+                        "status": Status.PENDING,
+                        "attempts": 0,
+                    }
+                )
+                if len(chunk) >= IMPORT_CHUNK:
+                    flush()
+            flush()
+            if total_errors:
+                errors.sort(key=lambda e: e.line_no)
+                raise JobFileInvalid(jobs_path, errors[:max_errors], total_errors)
+            conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(n_jobs=n_jobs))
+        run = self.get_run(run_id)
+        assert run is not None
+        return run
+
+    def get_run(self, run_id: int) -> RunRow | None:
+        with self._errors("read"), self.engine.connect() as conn:
+            row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id)).mappings().first()
+        return RunRow.model_validate(dict(row)) if row else None
+
+    def find_run(self, identity: str) -> RunRow | None:
+        """The latest run with this identity (same file content and options)."""
+        return self._one_run(_RUNS.c.identity == identity)
+
+    def latest_run_for(self, jobs_path: str) -> RunRow | None:
+        return self._one_run(_RUNS.c.jobs_path == jobs_path)
+
+    def latest_run(self) -> RunRow | None:
+        return self._one_run(None)
+
+    def _one_run(self, where: Any) -> RunRow | None:
+        query = select(_RUNS).order_by(_RUNS.c.id.desc()).limit(1)
+        if where is not None:
+            query = query.where(where)
+        with self._errors("read"), self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return RunRow.model_validate(dict(row)) if row else None
+
+    def runs(self) -> list[RunRow]:
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(select(_RUNS).order_by(_RUNS.c.id)).mappings().all()
+        return [RunRow.model_validate(dict(r)) for r in rows]
+
+    def touch_run(self, run_id: int) -> None:
+        with self._errors("write"), self.engine.begin() as conn:
+            conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(updated_at=_now_iso()))
+
+    # -- jobs -------------------------------------------------------------------
+
+    def unfinished_page(self, run_id: int, after_id: int, limit: int) -> list[PendingJob]:
+        """Jobs not yet succeeded, in line order, after job ``after_id``."""
+        cols = _JOBS.c
+        query = (
+            select(
+                cols.id,
+                cols.line_no,
+                cols.custom_id,
+                cols.endpoint,
+                cols.model,
+                cols.body,
+                cols.est_tokens,
+                cols.attempts,
+            )
+            .where(cols.run_id == run_id, cols.id > after_id, cols.status != Status.SUCCEEDED)
+            .order_by(cols.id)
+            .limit(limit)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [PendingJob(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6], r[7]) for r in rows]
+
+    def record(self, outcomes: list[JobOutcome]) -> None:
+        """Write settled jobs in one transaction."""
+        if not outcomes:
+            return
+        stmt = (
+            update(_JOBS)
+            .where(_JOBS.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                response_status=bindparam("b_response_status"),
+                response_body=bindparam("b_response_body"),
+                request_id=bindparam("b_request_id"),
+                error_code=bindparam("b_error_code"),
+                error_message=bindparam("b_error_message"),
+                prompt_tokens=bindparam("b_prompt_tokens"),
+                completion_tokens=bindparam("b_completion_tokens"),
+                total_tokens=bindparam("b_total_tokens"),
+                reasoning_tokens=bindparam("b_reasoning_tokens"),
+                latency_ms=bindparam("b_latency_ms"),
+                started_at=bindparam("b_started_at"),
+                finished_at=bindparam("b_finished_at"),
+            )
+        )
+        params = [{f"b_{k}": getattr(o, k) for k in o.__slots__} for o in outcomes]
+        with self._errors("write results to"), self.engine.begin() as conn:
+            conn.execute(stmt, params)
+
+    def counts(self, run_id: int) -> RunCounts:
+        cols = _JOBS.c
+        query = (
+            select(
+                cols.status,
+                func.count(),
+                func.coalesce(func.sum(cols.prompt_tokens), 0),
+                func.coalesce(func.sum(cols.completion_tokens), 0),
+            )
+            .where(cols.run_id == run_id)
+            .group_by(cols.status)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        by = {r[0]: int(r[1]) for r in rows}
+        return RunCounts(
+            total=sum(by.values()),
+            pending=by.get(Status.PENDING, 0),
+            succeeded=by.get(Status.SUCCEEDED, 0),
+            failed=by.get(Status.FAILED, 0),
+            prompt_tokens=sum(int(r[2]) for r in rows),
+            completion_tokens=sum(int(r[3]) for r in rows),
+        )
+
+    def summary(self, run_id: int) -> list[dict[str, Any]]:
+        """Jobs and estimated tokens per (model, endpoint)."""
+        cols = _JOBS.c
+        query = (
+            select(cols.model, cols.endpoint, func.count(), func.sum(cols.est_tokens))
+            .where(cols.run_id == run_id)
+            .group_by(cols.model, cols.endpoint)
+            .order_by(cols.model, cols.endpoint)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            {"model": r[0], "endpoint": r[1], "jobs": int(r[2]), "est_tokens": int(r[3] or 0)}
+            for r in rows
+        ]
+
+    def failed_jobs(self, run_id: int, limit: int = 10) -> list[tuple[int, str, str, str]]:
+        """(line_no, custom_id, error_code, error_message) of the first failed jobs."""
+        cols = _JOBS.c
+        query = (
+            select(cols.line_no, cols.custom_id, cols.error_code, cols.error_message)
+            .where(cols.run_id == run_id, cols.status == Status.FAILED)
+            .order_by(cols.id)
+            .limit(limit)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            return [(r[0], r[1], r[2] or "", r[3] or "") for r in conn.execute(query).all()]
+
+    def iter_results(self, run_id: int, page: int = 1000) -> Iterator[ResultLine]:
+        """Settled jobs as Batch output lines, in input order, read page by page."""
+        cols = _JOBS.c
+        after = 0
+        while True:
+            query = (
+                select(
+                    cols.id,
+                    cols.line_no,
+                    cols.custom_id,
+                    cols.status,
+                    cols.response_status,
+                    cols.request_id,
+                    cols.response_body,
+                    cols.error_code,
+                    cols.error_message,
+                )
+                .where(cols.run_id == run_id, cols.id > after, cols.status != Status.PENDING)
+                .order_by(cols.id)
+                .limit(page)
+            )
+            with self._errors("read"), self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for r in rows:
+                yield ResultLine(
+                    id=f"fanout-{run_id}-{r[1]}",
+                    custom_id=r[2],
+                    status_code=r[4],
+                    request_id=r[5],
+                    body_json=r[6],
+                    error_code=r[7] if r[3] == Status.FAILED else None,
+                    error_message=r[8] if r[3] == Status.FAILED else None,
+                )
+            after = rows[-1][0]
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn database trouble into a `StateError` that names the file."""
+        try:
+            yield
+        except (DBAPIError, SQLAlchemyError) as exc:
+            orig = getattr(exc, "orig", None) or exc
+            raise StateError(f"cannot {doing} state file {self.path}: {orig}") from exc
+
+
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
