@@ -1,6 +1,16 @@
 """The job-file format: read and validate JSONL job lines, write Batch-format result lines."""
 
-from ._format import CHAT, COMPLETIONS, Defaults, Endpoint, Job, LineError, parse_line, request_hash
+from ._format import (
+    CHAT,
+    COMPLETIONS,
+    Defaults,
+    Endpoint,
+    Job,
+    LineError,
+    encode_body,
+    parse_line,
+    request_hash,
+)
 from ._output import ResultLine
 from ._reader import JobFile, file_sha256
 
@@ -13,6 +23,7 @@ __all__ = [
     "JobFile",
     "LineError",
     "ResultLine",
+    "encode_body",
     "file_sha256",
     "parse_line",
     "request_hash",

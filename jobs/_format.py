@@ -36,6 +36,7 @@ __all__ = [
     "Endpoint",
     "Job",
     "LineError",
+    "encode_body",
     "parse_line",
     "request_hash",
 ]
@@ -99,10 +100,14 @@ class Job:
         return str(self.body["model"])
 
 
-def request_hash(endpoint: str, body: dict[str, Any]) -> str:
-    """A stable digest of what is sent: same endpoint and body, same hash."""
-    canon = json.dumps([endpoint, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canon.encode()).hexdigest()
+def encode_body(body: dict[str, Any]) -> str:
+    """The body as canonical JSON text (sorted keys, compact): what is stored and sent."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_hash(endpoint: str, body_text: str) -> str:
+    """A stable digest of what is sent: same endpoint and canonical body, same hash."""
+    return hashlib.sha256(f"{endpoint}\n{body_text}".encode()).hexdigest()
 
 
 def parse_line(path: str, line_no: int, text: str, defaults: Defaults = Defaults()) -> Job:

@@ -1,8 +1,14 @@
 """The HTTP client: one `httpx.AsyncClient` for the whole run.
 
 One client means one connection pool, kept alive, sized to the run's concurrency so that no
-request waits for a connection. The transport is a parameter: the performance work compares
-httpx's own transport with faster ones behind the same httpx API.
+request waits for a connection. The transport is swappable behind the same httpx API:
+
+- ``"aiohttp"`` (default): aiohttp's connection pool through `httpx_aiohttp.AiohttpTransport`.
+  Measured here against the simulator (2 cores, zero latency, 2,000 requests): about 1,000
+  requests/s at 64 and 256 in flight, p99 90-320 ms, where httpx's own pool gave 145 and
+  61 requests/s with p99 of 3 s and 16 s (its pool scans every connection for every request).
+- ``"httpx"``: httpx's default transport (httpcore), for comparison and as a fallback.
+- any `httpx.AsyncBaseTransport` instance (tests pass `httpx.MockTransport`).
 
 `ApiClient.post` makes exactly one attempt and never raises for HTTP or transport trouble:
 it returns an `Attempt` carrying the retry `Decision` (see `_retry`), the raw body and the
@@ -20,7 +26,7 @@ import httpx
 from ._clock import Clock, SystemClock
 from ._retry import Decision, classify_exception, classify_response
 
-__all__ = ["DEFAULT_BASE_URL", "ApiClient", "Attempt", "Usage"]
+__all__ = ["DEFAULT_BASE_URL", "TRANSPORTS", "ApiClient", "Attempt", "Usage", "make_transport"]
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
 USER_AGENT = "fanout/0.1"
@@ -71,7 +77,7 @@ class ApiClient:
         *,
         concurrency: int = 64,
         timeout: float = 600.0,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | str = "aiohttp",
         clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -88,7 +94,7 @@ class ApiClient:
             headers=headers,
             limits=limits,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0), pool=None),
-            transport=transport,
+            transport=make_transport(transport, limits),
             follow_redirects=False,
         )
 
@@ -137,6 +143,24 @@ class ApiClient:
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r})"
+
+
+TRANSPORTS = ("aiohttp", "httpx")
+
+
+def make_transport(
+    choice: httpx.AsyncBaseTransport | str, limits: httpx.Limits
+) -> httpx.AsyncBaseTransport:
+    """The transport named by ``choice`` (see the module docstring), or ``choice`` itself."""
+    if isinstance(choice, httpx.AsyncBaseTransport):
+        return choice
+    if choice == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return AiohttpTransport(limits=limits)
+    if choice == "httpx":
+        return httpx.AsyncHTTPTransport(limits=limits)
+    raise ValueError(f"unknown transport {choice!r} (choose from {', '.join(TRANSPORTS)})")
 
 
 def _int(value: Any) -> int:

@@ -88,8 +88,16 @@ def classify_response(
 
 
 def classify_exception(exc: Exception) -> Decision:
-    """Classify a transport error raised by httpx while sending or reading."""
+    """Classify a transport error raised by httpx while sending or reading.
+
+    Transports that wrap another library (aiohttp) map its errors onto httpx's coarsely: a
+    server that drops the connection arrives as ``ConnectTimeout``. The decision is the
+    same (retry); the code names what really happened, read from the wrapped cause.
+    """
     if isinstance(exc, httpx.TimeoutException):
+        cause = exc.__cause__
+        if cause is not None and not isinstance(cause, TimeoutError):
+            return Decision(Action.RETRY, "connection_error", _describe(cause))
         return Decision(Action.RETRY, "timeout", f"{type(exc).__name__}: request timed out")
     if isinstance(exc, httpx.RemoteProtocolError):
         return Decision(
@@ -181,6 +189,6 @@ def _error_fields(status: int, parsed: dict[str, Any] | None, body: bytes) -> tu
     return default_code, f"HTTP {status}: {text}" if text else f"HTTP {status}"
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -52,6 +52,7 @@ class RunOptions:
     max_attempts: int = 6
     timeout: float = 600.0
     grace: float = 10.0
+    transport: str = "aiohttp"
     progress: bool = True
     new_run: bool = False
 
@@ -162,7 +163,7 @@ def run_jobs(
             api_key,
             concurrency=opts.concurrency,
             timeout=opts.timeout,
-            transport=transport,
+            transport=transport if transport is not None else opts.transport,
         )
         engine = Engine(store, run_id, client, make_limiter(opts), settings)
         progress = Progress(

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, Table, bindparam, event, func, insert, select, te
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from jobs import Job, LineError, ResultLine, request_hash
+from jobs import Job, LineError, ResultLine, encode_body, request_hash
 
 from ._exceptions import JobFileInvalid, StateError
 from ._schema import MIGRATIONS, JobRow, RunRow, Status
@@ -41,6 +41,10 @@ _JOBS: Table = JobRow.__table__  # type: ignore[attr-defined]
 _RUNS: Table = RunRow.__table__  # type: ignore[attr-defined]
 IMPORT_CHUNK = 2000
 DEFAULT_COMPLETION_ESTIMATE = 256
+_INSERT_JOB = (
+    "INSERT OR IGNORE INTO jobs (run_id, line_no, custom_id, endpoint, model, request_hash, "
+    f"body, est_tokens, status, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{Status.PENDING}', 0)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,32 +221,31 @@ class Store:
             assert pk is not None
             run_id = int(pk[0])
             n_jobs = 0
-            chunk: list[dict[str, Any]] = []
+            chunk: list[tuple[Any, ...]] = []
 
             def flush() -> None:
                 nonlocal n_jobs
                 if not chunk:
                     return
-                res = conn.execute(insert(_JOBS).prefix_with("OR IGNORE"), chunk)
-                n_jobs += res.rowcount
-                if res.rowcount != len(chunk):
+                before = n_jobs
+                n_jobs += conn.exec_driver_sql(_INSERT_JOB, chunk).rowcount
+                if n_jobs - before != len(chunk):
                     first_line: dict[str, int] = dict(
                         conn.execute(
                             select(_JOBS.c.custom_id, _JOBS.c.line_no).where(
                                 _JOBS.c.run_id == run_id,
-                                _JOBS.c.custom_id.in_([r["custom_id"] for r in chunk]),
+                                _JOBS.c.custom_id.in_([r[2] for r in chunk]),
                             )
                         ).all()
                     )
                     for row in chunk:
-                        first = first_line[row["custom_id"]]
-                        if first != row["line_no"]:
+                        first = first_line[row[2]]
+                        if first != row[1]:
                             add_error(
                                 LineError(
                                     jobs_path,
-                                    row["line_no"],
-                                    f"duplicate custom_id {row['custom_id']!r} "
-                                    f"(first on line {first})",
+                                    row[1],
+                                    f"duplicate custom_id {row[2]!r} (first on line {first})",
                                 )
                             )
                 chunk.clear()
@@ -251,20 +254,18 @@ class Store:
                 if isinstance(item, LineError):
                     add_error(item)
                     continue
-                body_text = json.dumps(item.body, ensure_ascii=False, separators=(",", ":"))
+                body_text = encode_body(item.body)
                 chunk.append(
-                    {
-                        "run_id": run_id,
-                        "line_no": item.line_no,
-                        "custom_id": item.custom_id,
-                        "endpoint": item.endpoint,
-                        "model": item.model,
-                        "request_hash": request_hash(item.endpoint, item.body),
-                        "body": body_text,
-                        "est_tokens": estimate_tokens(item),
-                        "status": Status.PENDING,
-                        "attempts": 0,
-                    }
+                    (
+                        run_id,
+                        item.line_no,
+                        item.custom_id,
+                        item.endpoint,
+                        item.model,
+                        request_hash(item.endpoint, body_text),
+                        body_text,
+                        estimate_tokens(item),
+                    )
                 )
                 if len(chunk) >= IMPORT_CHUNK:
                     flush()

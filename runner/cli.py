@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from ._client import DEFAULT_BASE_URL
+from ._client import DEFAULT_BASE_URL, TRANSPORTS
 from ._exceptions import FanoutError, UsageError
 from ._run import RunOptions, RunReport, export_results, prepare_run, run_jobs
 from ._schema import RunRow
@@ -134,6 +134,13 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
     help="Simulator fault rates, e.g. '500=0.05,reset=0.02' ('' for none).",
 )
 @click.option(
+    "--transport",
+    type=click.Choice(TRANSPORTS),
+    default="aiohttp",
+    show_default=True,
+    help="HTTP transport behind httpx.",
+)
+@click.option(
     "--grace",
     type=click.FloatRange(min=0),
     default=10.0,
@@ -159,6 +166,7 @@ def run(
     sim: bool,
     sim_latency: str,
     sim_fail_rate: str,
+    transport: str,
     grace: float,
     dry_run: bool,
     new_run: bool,
@@ -188,6 +196,7 @@ def run(
             max_attempts=max_attempts,
             timeout=timeout,
             grace=grace,
+            transport=transport,
             progress=not no_progress,
             new_run=new_run,
         )
@@ -238,7 +247,10 @@ def _summarize(store: Store, report: RunReport) -> int:
     c = report.counts
     s = report.stats
     run_id = _id(report.run)
-    echo = lambda msg="": click.echo(msg, err=True)  # noqa: E731
+
+    def echo(msg: str = "") -> None:
+        click.echo(msg, err=True)
+
     echo(
         f"Run {run_id}: {c.total} jobs: {c.succeeded} succeeded, {c.failed} failed, "
         f"{c.pending} pending."

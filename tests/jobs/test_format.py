@@ -44,13 +44,20 @@ def test_batch_line_without_url_follows_body() -> None:
 
 def test_short_line_every_other_key_is_body() -> None:
     job = parse(
-        {"id": "q1", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5,
-         "metadata": {"k": 1}}
+        {
+            "id": "q1",
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 5,
+            "metadata": {"k": 1},
+        }
     )
     assert job.custom_id == "q1"
     assert job.endpoint == CHAT
-    assert job.body == {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5,
-                        "model": "m"}
+    assert job.body == {
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 5,
+        "model": "m",
+    }
 
 
 def test_missing_id_is_line_number_and_int_ids_become_strings() -> None:
@@ -84,8 +91,10 @@ def test_stream_is_dropped() -> None:
         ({"custom_id": "a", "body": {"prompt": "x"}, "extra": 1}, "unexpected key 'extra'"),
         ({"custom_id": "a", "method": "GET", "body": {"prompt": "x"}}, "method must be 'POST'"),
         ({"custom_id": "a", "url": "/v1/embeddings", "body": {"prompt": "x"}}, "url must be"),
-        ({"url": "/v1/completions", "body": {"messages": [{"role": "user", "content": "x"}]}},
-         "url is /v1/completions but the body has 'messages'"),
+        (
+            {"url": "/v1/completions", "body": {"messages": [{"role": "user", "content": "x"}]}},
+            "url is /v1/completions but the body has 'messages'",
+        ),
         ({"messages": []}, "'messages' must be a non-empty list"),
         ({"messages": "hi"}, "'messages' must be a non-empty list"),
         ({"messages": ["hi"]}, "messages[0] must be an object"),
@@ -114,11 +123,15 @@ def test_no_model_names_both_fixes() -> None:
 
 
 def test_assistant_tool_call_message_may_have_null_content() -> None:
-    job = parse({"messages": [
-        {"role": "user", "content": "x"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
-        {"role": "tool", "content": "42", "tool_call_id": "1"},
-    ]})
+    job = parse(
+        {
+            "messages": [
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
+                {"role": "tool", "content": "42", "tool_call_id": "1"},
+            ]
+        }
+    )
     assert job.endpoint == CHAT
 
 

@@ -23,17 +23,30 @@ Handler = Callable[[str, int], httpx.Response]  # (prompt, attempt number) -> re
 def ok(prompt: str) -> httpx.Response:
     return httpx.Response(
         200,
-        json={"id": f"id-{prompt}", "choices": [{"text": prompt}],
-              "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}},
+        json={
+            "id": f"id-{prompt}",
+            "choices": [{"text": prompt}],
+            "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5},
+        },
     )
 
 
-def make(tmp_path: Path, n: int, handler: Handler, **settings: int) -> tuple[Engine, Store, int, FakeClock]:
+def make(
+    tmp_path: Path, n: int, handler: Handler, **settings: int
+) -> tuple[Engine, Store, int, FakeClock]:
     path = tmp_path / "j.jsonl"
-    path.write_text("".join(json.dumps({"custom_id": f"c{i}", "prompt": f"p{i}"}) + "\n" for i in range(n)))
+    path.write_text(
+        "".join(json.dumps({"custom_id": f"c{i}", "prompt": f"p{i}"}) + "\n" for i in range(n))
+    )
     store = Store.open(tmp_path / "s.db")
-    run = store.create_run(jobs_path=str(path), jobs_sha256="s", options_json="{}", identity="i",
-                           out_path="o", jobs=JobFile(path, Defaults(model="m")))
+    run = store.create_run(
+        jobs_path=str(path),
+        jobs_sha256="s",
+        options_json="{}",
+        identity="i",
+        out_path="o",
+        jobs=JobFile(path, Defaults(model="m")),
+    )
     assert run.id is not None
     attempts: dict[str, int] = defaultdict(int)
 
@@ -45,10 +58,21 @@ def make(tmp_path: Path, n: int, handler: Handler, **settings: int) -> tuple[Eng
         return handler(prompt, attempts[prompt])
 
     clock = FakeClock()
-    client = ApiClient("http://test/v1", "sk-test", concurrency=4,
-                       transport=httpx.MockTransport(respond), clock=clock)
-    engine = Engine(store, run.id, client, NoLimit(),
-                    EngineSettings(concurrency=4, flush_interval=0.01, **settings), clock=clock)
+    client = ApiClient(
+        "http://test/v1",
+        "sk-test",
+        concurrency=4,
+        transport=httpx.MockTransport(respond),
+        clock=clock,
+    )
+    engine = Engine(
+        store,
+        run.id,
+        client,
+        NoLimit(),
+        EngineSettings(concurrency=4, flush_interval=0.01, **settings),
+        clock=clock,
+    )
     return engine, store, run.id, clock
 
 
@@ -62,8 +86,11 @@ async def test_transient_errors_are_retried_until_success(tmp_path: Path) -> Non
         if attempt == 1:
             return httpx.Response(503, json={"error": {"message": "Engine overloaded"}})
         if attempt == 2:
-            return httpx.Response(429, headers={"retry-after": "2"},
-                                  json={"error": {"message": "slow", "type": "rate_limit"}})
+            return httpx.Response(
+                429,
+                headers={"retry-after": "2"},
+                json={"error": {"message": "slow", "type": "rate_limit"}},
+            )
         return ok(prompt)
 
     engine, store, run_id, clock = make(tmp_path, 10, handler)
@@ -81,16 +108,22 @@ async def test_transient_errors_are_retried_until_success(tmp_path: Path) -> Non
 async def test_bad_request_fails_at_once_and_the_run_goes_on(tmp_path: Path) -> None:
     def handler(prompt: str, attempt: int) -> httpx.Response:
         if prompt == "p3":
-            return httpx.Response(400, json={"error": {"message": "Prompt cannot be empty",
-                                                       "type": "invalid_request_error"}})
+            return httpx.Response(
+                400,
+                json={
+                    "error": {"message": "Prompt cannot be empty", "type": "invalid_request_error"}
+                },
+            )
         return ok(prompt)
 
     engine, store, run_id, _ = make(tmp_path, 6, handler)
     stats = await engine.run()
     assert (stats.succeeded, stats.failed, stats.retries) == (5, 1, 0)
     line = results(store, run_id)["c3"]
-    assert line["error"] == {"code": "invalid_request_error",
-                             "message": "HTTP 400: Prompt cannot be empty"}
+    assert line["error"] == {
+        "code": "invalid_request_error",
+        "message": "HTTP 400: Prompt cannot be empty",
+    }
     assert line["response"]["status_code"] == 400  # type: ignore[index]
 
 
@@ -98,7 +131,9 @@ async def test_bad_request_fails_at_once_and_the_run_goes_on(tmp_path: Path) -> 
 async def test_exhausted_attempts_record_the_last_error(tmp_path: Path) -> None:
     def handler(prompt: str, attempt: int) -> httpx.Response:
         if prompt == "p0":
-            return httpx.Response(521, text="error code: 521", headers={"content-type": "text/plain"})
+            return httpx.Response(
+                521, text="error code: 521", headers={"content-type": "text/plain"}
+            )
         return ok(prompt)
 
     engine, store, run_id, clock = make(tmp_path, 3, handler, max_attempts=4)
@@ -130,8 +165,9 @@ async def test_transport_errors_are_retried(tmp_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_bad_key_aborts_and_leaves_jobs_pending(tmp_path: Path) -> None:
     def handler(prompt: str, attempt: int) -> httpx.Response:
-        return httpx.Response(401, json={"error": {"message": "Invalid API key provided.",
-                                                   "code": "invalid_api_key"}})
+        return httpx.Response(
+            401, json={"error": {"message": "Invalid API key provided.", "code": "invalid_api_key"}}
+        )
 
     engine, store, run_id, _ = make(tmp_path, 50, handler)
     stats = await engine.run()
@@ -160,7 +196,9 @@ async def test_resume_sends_only_unfinished_and_counts_attempts(tmp_path: Path) 
         return ok(prompt)
 
     client = ApiClient("http://test/v1", None, transport=httpx.MockTransport(respond))
-    again = Engine(store, run_id, client, NoLimit(), EngineSettings(concurrency=2, flush_interval=0.01))
+    again = Engine(
+        store, run_id, client, NoLimit(), EngineSettings(concurrency=2, flush_interval=0.01)
+    )
     await again.run()
     assert sorted(sent) == ["p1", "p2"]
     c = store.counts(run_id)

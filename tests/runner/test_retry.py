@@ -14,7 +14,9 @@ from runner._retry import parse_retry_after
 H = httpx.Headers
 
 
-def envelope(message: object, type_: str = "invalid_request_error", code: str | None = None) -> bytes:
+def envelope(
+    message: object, type_: str = "invalid_request_error", code: str | None = None
+) -> bytes:
     return json.dumps(
         {"id": "x", "error": {"message": message, "type": type_, "param": None, "code": code}}
     ).encode()
@@ -62,9 +64,7 @@ def test_429_is_rate_limited_with_type_as_code_and_retry_after() -> None:
 
 
 def test_52x_text_plain_is_retried_with_its_text() -> None:
-    decision, parsed = classify_response(
-        521, H({"content-type": "text/plain"}), b"error code: 521"
-    )
+    decision, parsed = classify_response(521, H({"content-type": "text/plain"}), b"error code: 521")
     assert parsed is None
     assert decision.action is Action.RETRY
     assert decision.code == "http_521"
@@ -116,7 +116,10 @@ def test_local_protocol_error_is_not_retried() -> None:
         ({"retry-after": "soon"}, None),
         ({"retry-after-ms": "x", "retry-after": "2"}, 2.0),
         (
-            {"retry-after": "Wed, 25 Nov 2026 10:00:05 GMT", "date": "Wed, 25 Nov 2026 10:00:00 GMT"},
+            {
+                "retry-after": "Wed, 25 Nov 2026 10:00:05 GMT",
+                "date": "Wed, 25 Nov 2026 10:00:00 GMT",
+            },
             5.0,
         ),
         ({}, None),

@@ -21,8 +21,12 @@ def write_jobs(path: Path, lines: list[object]) -> Path:
 
 def new_run(store: Store, path: Path, identity: str = "i") -> int:
     run = store.create_run(
-        jobs_path=str(path), jobs_sha256="s", options_json="{}", identity=identity,
-        out_path="o", jobs=JobFile(path, Defaults(model="m")),
+        jobs_path=str(path),
+        jobs_sha256="s",
+        options_json="{}",
+        identity=identity,
+        out_path="o",
+        jobs=JobFile(path, Defaults(model="m")),
     )
     assert run.id is not None
     return run.id
@@ -92,8 +96,13 @@ def test_errors_beyond_the_cap_are_counted(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "s.db")
     with pytest.raises(JobFileInvalid) as info:
         store.create_run(
-            jobs_path=str(path), jobs_sha256="s", options_json="{}", identity="i",
-            out_path="o", jobs=JobFile(path, Defaults(model="m")), max_errors=5,
+            jobs_path=str(path),
+            jobs_sha256="s",
+            options_json="{}",
+            identity="i",
+            out_path="o",
+            jobs=JobFile(path, Defaults(model="m")),
+            max_errors=5,
         )
     assert info.value.total == 50
     assert [e.line_no for e in info.value.errors] == [1, 2, 3, 4, 5]
@@ -102,24 +111,36 @@ def test_errors_beyond_the_cap_are_counted(tmp_path: Path) -> None:
 
 def outcome(job_id: int, status: str, body: str | None = None) -> JobOutcome:
     return JobOutcome(
-        id=job_id, status=status, attempts=1, response_status=200 if body else 500,
-        response_body=body or '{"error": {"message": "x"}}', request_id=f"q{job_id}",
+        id=job_id,
+        status=status,
+        attempts=1,
+        response_status=200 if body else 500,
+        response_body=body or '{"error": {"message": "x"}}',
+        request_id=f"q{job_id}",
         error_code=None if body else "http_500_exhausted",
         error_message=None if body else "HTTP 500: x",
-        prompt_tokens=3, completion_tokens=4, total_tokens=7, reasoning_tokens=None,
-        latency_ms=1.0, started_at=1.0, finished_at=2.0,
+        prompt_tokens=3,
+        completion_tokens=4,
+        total_tokens=7,
+        reasoning_tokens=None,
+        latency_ms=1.0,
+        started_at=1.0,
+        finished_at=2.0,
     )
 
 
 def test_record_counts_and_results_in_input_order(tmp_path: Path) -> None:
-    path = write_jobs(tmp_path / "j.jsonl", [{"custom_id": f"c{i}", "prompt": "p"} for i in range(5)])
+    path = write_jobs(
+        tmp_path / "j.jsonl", [{"custom_id": f"c{i}", "prompt": "p"} for i in range(5)]
+    )
     store = Store.open(tmp_path / "s.db")
     run_id = new_run(store, path)
     pending = store.unfinished_page(run_id, 0, 10)
     assert [p.custom_id for p in pending] == [f"c{i}" for i in range(5)]
     assert json.loads(pending[0].body) == {"prompt": "p", "model": "m"}
-    store.record([outcome(pending[3].id, "succeeded", '{"id": "r3"}'),
-                  outcome(pending[1].id, "failed")])
+    store.record(
+        [outcome(pending[3].id, "succeeded", '{"id": "r3"}'), outcome(pending[1].id, "failed")]
+    )
     c = store.counts(run_id)
     assert (c.total, c.succeeded, c.failed, c.pending) == (5, 1, 1, 3)
     assert (c.prompt_tokens, c.completion_tokens) == (6, 8)
@@ -128,7 +149,8 @@ def test_record_counts_and_results_in_input_order(tmp_path: Path) -> None:
     assert lines[0]["error"] == {"code": "http_500_exhausted", "message": "HTTP 500: x"}
     assert lines[0]["response"]["status_code"] == 500
     assert lines[1] == {
-        "id": f"fanout-{run_id}-4", "custom_id": "c3",
+        "id": f"fanout-{run_id}-4",
+        "custom_id": "c3",
         "response": {"status_code": 200, "request_id": "q4", "body": {"id": "r3"}},
         "error": None,
     }

@@ -1,0 +1,5 @@
+"""``python -m runner`` is ``fanout``."""
+
+from .cli import main
+
+main()
