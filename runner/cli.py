@@ -21,6 +21,7 @@ import click
 
 from ._client import DEFAULT_BASE_URL, TRANSPORTS
 from ._exceptions import FanoutError, UsageError
+from ._lock import StateLock
 from ._run import RunOptions, RunReport, export_results, prepare_run, run_jobs
 from ._schema import RunRow
 from ._store import Store
@@ -203,39 +204,40 @@ def run(
         if dry_run:
             _dry_run(opts)
             return
-        store = Store.open(db_path)
-        try:
-            run_row, resumed = prepare_run(store, opts)
-            if resumed:
-                before = store.counts(_id(run_row))
-                click.echo(
-                    f"Resuming run {run_row.id}: {before.succeeded} of {before.total} jobs "
-                    f"already done.",
-                    err=True,
-                )
-            if target == "sim":
-                from .sim import SimConfig, SimServer, parse_faults, parse_latency
-
-                try:
-                    config = SimConfig(
-                        latency=parse_latency(sim_latency),
-                        faults=parse_faults(sim_fail_rate),
-                        slow_seconds=min(timeout, 30.0),
-                    )
-                except ValueError as exc:
-                    raise UsageError(f"simulator options: {exc}") from exc
-                with SimServer(config).run_in_thread() as sim_url:
-                    report = run_jobs(
-                        store, run_row, opts, base_url=sim_url, api_key=None, resumed=resumed
-                    )
-            else:
-                report = run_jobs(
-                    store, run_row, opts, base_url=target, api_key=api_key, resumed=resumed
-                )
-            code = _summarize(store, report)
-        finally:
-            store.close()
+        with StateLock(db_path), Store.open(db_path) as store:
+            code = _run_and_report(store, opts, api_key, sim_latency, sim_fail_rate)
     sys.exit(code)
+
+
+def _run_and_report(
+    store: Store, opts: RunOptions, api_key: str | None, sim_latency: str, sim_fail_rate: str
+) -> int:
+    """Find or create the run, send what is unfinished, print the summary; the exit code."""
+    run_row, resumed = prepare_run(store, opts)
+    if resumed:
+        before = store.counts(_id(run_row))
+        click.echo(
+            f"Resuming run {run_row.id}: {before.succeeded} of {before.total} jobs already done.",
+            err=True,
+        )
+    if opts.target != "sim":
+        report = run_jobs(
+            store, run_row, opts, base_url=opts.target, api_key=api_key, resumed=resumed
+        )
+        return _summarize(store, report)
+    from .sim import SimConfig, SimServer, parse_faults, parse_latency
+
+    try:
+        config = SimConfig(
+            latency=parse_latency(sim_latency),
+            faults=parse_faults(sim_fail_rate),
+            slow_seconds=min(opts.timeout, 30.0),
+        )
+    except ValueError as exc:
+        raise UsageError(f"simulator options: {exc}") from exc
+    with SimServer(config).run_in_thread() as sim_url:
+        report = run_jobs(store, run_row, opts, base_url=sim_url, api_key=None, resumed=resumed)
+    return _summarize(store, report)
 
 
 def _id(run_row: RunRow) -> int:

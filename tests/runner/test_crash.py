@@ -172,3 +172,20 @@ def test_second_ctrl_c_stops_at_once_and_state_stays_consistent(tmp_path: Path) 
         assert "Stopping now" in stderr
         integrity(db)
         assert committed(db) < 400
+
+
+def test_a_second_run_on_the_same_state_file_is_refused(tmp_path: Path) -> None:
+    server = SimServer(SimConfig(latency=(0.05, 0.1), seed=13))
+    jobs = write_jobs(tmp_path / "j.jsonl", 600)
+    db, out = tmp_path / "s.db", tmp_path / "out.jsonl"
+    with server.run_in_thread() as url:
+        first = start(jobs, url, db, out)
+        wait_for(db, 20, first)
+        second = start(jobs, url, db, tmp_path / "other.jsonl")
+        _, stderr = second.communicate(timeout=30)
+        assert second.returncode == 2, stderr
+        assert f"another fanout run (pid {first.pid}) is using {db}" in stderr
+        _, stderr = first.communicate(timeout=60)
+        assert first.returncode == 0, stderr
+        assert server.stats()["extra_answers"] == 0
+    check_results(jobs, out)
