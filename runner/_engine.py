@@ -10,15 +10,16 @@
   memory holds at most a page plus N jobs, whatever the file's length.
 - Each **worker** owns one job at a time: it waits on the limiter, makes an attempt, and
   acts on the attempt's `Decision`: done, fail, retry after a backoff, or abort the run.
+  A job keeps its worker while it backs off; the pool has that many jobs in hand at most.
 - The **writer** is the only task that writes results: it commits every ``batch_size``
   results or every ``flush_interval`` seconds, whichever comes first.
 
 Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the feeder, lets in-flight
-attempts finish for up to ``grace`` seconds (no new attempt starts), then cancels what is
-left; the writer commits everything it received. A second request cancels in-flight work at
-once. A job whose attempt was cut short is not recorded: it stays pending and a rerun sends
-it again. Cancellation is a status here, never an error, and the writer's last commit runs
-in a shielded scope.
+attempts finish for up to ``grace`` seconds (no new attempt starts, backoff sleeps end at
+once), then cancels what is left; the writer commits everything it received. A second
+request cancels in-flight work at once. A job whose attempt was cut short is not recorded:
+it stays pending and a rerun sends it again. Cancellation is a status here, never an error,
+and the writer's last commit runs in a shielded scope.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class Engine:
         self._feed_scope: anyio.CancelScope | None = None
         self._work_scope: anyio.CancelScope | None = None
         self._db_lock = anyio.Lock()
+        self._sleepers: set[anyio.CancelScope] = set()  # workers waiting out a backoff
 
     # -- control ----------------------------------------------------------------
 
@@ -109,6 +111,8 @@ class Engine:
         self.stopping = True
         if self._feed_scope is not None:
             self._feed_scope.cancel()
+        for scope in self._sleepers:
+            scope.cancel()
         if hard and self._work_scope is not None:
             self._work_scope.cancel()
         elif self._work_scope is not None and self.settings.grace >= 0:
@@ -170,11 +174,9 @@ class Engine:
         attempt_no = 0
         last: Attempt | None = None
         while True:
-            if self.stopping and attempt_no > 0:
-                return None
             await self.limiter.acquire(job.model, job.est_tokens)
-            if self.stopping and attempt_no > 0:
-                return None
+            if self.stopping:
+                return None  # not sent (again): it stays pending for the rerun
             attempt_no += 1
             self.stats.requests += 1
             self.stats.in_flight += 1
@@ -206,7 +208,18 @@ class Engine:
             if decision.action is Action.FAIL or attempt_no >= self.settings.max_attempts:
                 return self._outcome(job, last, attempt_no, started, Status.FAILED)
             self.stats.retries += 1
-            await self.clock.sleep(self.backoff.delay(attempt_no, decision))
+            await self._backoff_sleep(self.backoff.delay(attempt_no, decision))
+            if self.stopping:
+                return None
+
+    async def _backoff_sleep(self, seconds: float) -> None:
+        """Sleep before a retry; a stop request cuts the sleep short."""
+        with anyio.CancelScope() as scope:
+            self._sleepers.add(scope)
+            try:
+                await self.clock.sleep(seconds)
+            finally:
+                self._sleepers.discard(scope)
 
     def _outcome(
         self, job: PendingJob, last: Attempt, attempt_no: int, started: float, status: str

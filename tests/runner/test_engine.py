@@ -11,11 +11,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
 from jobs import Defaults, JobFile
-from runner import ApiClient, Engine, EngineSettings, FakeClock, NoLimit, Store
+from runner import ApiClient, Engine, EngineSettings, FakeClock, NoLimit, Store, SystemClock
 
 Handler = Callable[[str, int], httpx.Response]  # (prompt, attempt number) -> response
 
@@ -207,3 +208,25 @@ async def test_resume_sends_only_unfinished_and_counts_attempts(tmp_path: Path) 
     assert page == {}
     line = results(store, run_id)["c1"]
     assert line["error"] is None
+
+
+@pytest.mark.asyncio
+async def test_stop_cuts_backoff_short_and_leaves_the_job_pending(tmp_path: Path) -> None:
+    def handler(prompt: str, attempt: int) -> httpx.Response:
+        if prompt == "p0":
+            return httpx.Response(429, headers={"retry-after": "500"}, json={"error": {}})
+        return ok(prompt)
+
+    engine, store, run_id, _ = make(tmp_path, 3, handler)
+    engine.clock = SystemClock()  # a real 500 s wait that only the stop can end
+    engine.settings.grace = 30.0
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.run)
+            # polling the engine's live counters, as the progress bar does
+            while engine.stats.retries == 0 or engine.stats.succeeded < 2:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+            engine.request_stop()
+    c = store.counts(run_id)
+    assert (c.succeeded, c.pending, c.failed) == (2, 1, 0)
+    assert engine.interrupted
