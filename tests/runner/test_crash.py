@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from runner.sim import SimConfig, SimServer, parse_faults
 
 from .conftest import check_results, write_jobs
@@ -131,14 +133,17 @@ def test_sigkill_mid_run_loses_nothing_and_resends_at_most_the_window(tmp_path: 
     )
 
 
-def test_ctrl_c_stops_gracefully_and_resumes_without_paying_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_gracefully_and_resumes_without_paying_twice(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     server = SimServer(SimConfig(latency=(0.05, 0.2), seed=9))
     jobs = write_jobs(tmp_path / "j.jsonl", 1000)
     db, out = tmp_path / "s.db", tmp_path / "out.jsonl"
     with server.run_in_thread() as url:
         proc = start(jobs, url, db, out)
         wait_for(db, 150, proc)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=30)
         assert proc.returncode == 130, stderr
         assert "Stopping: no new requests" in stderr
