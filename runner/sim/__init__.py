@@ -1,0 +1,29 @@
+"""A faithful simulator of Together AI's inference API, on a real loopback HTTP server.
+
+Use it in tests and demos instead of the network::
+
+    with SimServer(SimConfig(faults=parse_faults("500=0.05"), seed=1)).run_in_thread() as url:
+        ...  # point the client at url ("http://127.0.0.1:PORT/v1")
+
+or, inside an event loop, ``await tg.start(server.serve)``. Replies are deterministic and
+start with ``sim:<signature(endpoint, body)>`` so each can be matched to its request;
+:meth:`SimServer.stats` counts answers per signature to expose duplicated work. Faults
+(500, 503, 520, reset, truncate, slow) are drawn from a seeded RNG or forced per request
+with an ``x-sim-fault`` header; ``rpm``/``tpm`` enable Together-style per-second limits.
+"""
+
+from ._cli import sim_command
+from ._config import SimConfig, parse_latency
+from ._faults import FaultRates, parse_faults
+from ._inference import signature
+from ._server import SimServer
+
+__all__ = [
+    "FaultRates",
+    "SimConfig",
+    "SimServer",
+    "parse_faults",
+    "parse_latency",
+    "signature",
+    "sim_command",
+]

@@ -1,0 +1,110 @@
+"""``fanout sim``: run the simulator as a standalone server until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+
+import anyio
+import click
+
+from ._config import SimConfig, parse_latency
+from ._faults import FaultRates, parse_faults
+from ._server import SimServer
+
+
+def _latency_option(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
+    try:
+        return parse_latency(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _faults_option(ctx: click.Context, param: click.Parameter, value: str) -> FaultRates:
+    try:
+        return parse_faults(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+async def _serve_until_signalled(server: SimServer) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+            await tg.start(server.serve)
+            click.echo(f"fanout sim listening on {server.base_url}")  # click.echo flushes
+            async for _ in signals:
+                tg.cancel_scope.cancel()
+                break
+
+
+@click.command("sim")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to bind; 0 picks a free one (printed on start).",
+)
+@click.option(
+    "--latency",
+    default="0",
+    show_default=True,
+    callback=_latency_option,
+    help="Reply latency in seconds: '0.2', or 'LOW-HIGH' for uniform between.",
+)
+@click.option(
+    "--fail-rate",
+    "faults",
+    default="",
+    callback=_faults_option,
+    help="Fault rates, e.g. '500=0.05,503=0.02,520=0.01,reset=0.02,truncate=0.01,slow=0.01'.",
+)
+@click.option(
+    "--slow-seconds",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="How long a 'slow' fault waits before answering.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the fault draw.")
+@click.option(
+    "--rpm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Requests per minute per model, enforced per second like Together.",
+)
+@click.option(
+    "--tpm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Tokens per minute per model (prompt + max_tokens), enforced per second.",
+)
+@click.option("--api-key", default=None, help="Require 'Authorization: Bearer KEY'.")
+def sim_command(
+    host: str,
+    port: int,
+    latency: tuple[float, float],
+    faults: FaultRates,
+    slow_seconds: float,
+    seed: int,
+    rpm: float | None,
+    tpm: float | None,
+    api_key: str | None,
+) -> None:
+    """Serve a simulated Together AI API (chat and text completions) for testing."""
+    config = SimConfig(
+        latency=latency,
+        faults=faults,
+        slow_seconds=slow_seconds,
+        seed=seed,
+        rpm=rpm,
+        tpm=tpm,
+        api_key=api_key,
+    )
+    server = SimServer(config, host=host, port=port)
+    try:
+        anyio.run(_serve_until_signalled, server)
+    except KeyboardInterrupt:  # SIGINT before the signal receiver was installed
+        pass
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc

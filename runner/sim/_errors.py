@@ -1,0 +1,54 @@
+"""Error bodies in Together's wire format (API notes, sections 4 and 5).
+
+Inference errors use the envelope
+``{"id": "<request id>", "error": {"message", "type", "param": null, "code"}}``;
+Cloudflare's 52x errors are bare ``text/plain`` (``error code: 520``).
+"""
+
+from __future__ import annotations
+
+import json
+
+RATE_LIMIT_DOCS = "https://docs.together.ai/docs/rate-limits"
+INVALID_API_KEY = (
+    "Invalid API key provided. You can find your API key at "
+    "https://api.together.ai/settings/api-keys."
+)
+
+
+def envelope(
+    reply_id: str, message: str, type_: str = "invalid_request_error", code: str | None = None
+) -> bytes:
+    """Together's error envelope, encoded."""
+    error = {"message": message, "type": type_, "param": None, "code": code}
+    return json.dumps({"id": reply_id, "error": error}, separators=(",", ":")).encode()
+
+
+def internal_error(reply_id: str) -> bytes:
+    return envelope(reply_id, "Internal server error", "server_error")
+
+
+def overloaded(reply_id: str) -> bytes:
+    return envelope(reply_id, "Engine overloaded", "server_error")
+
+
+def cloudflare(status: int) -> bytes:
+    return f"error code: {status}".encode()
+
+
+def format_rate(value: float) -> str:
+    """A rate as Together prints it: ``10``, ``1``, ``0.1666666667`` (10 digits at most)."""
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.10f}".rstrip("0")
+
+
+def rate_limited(reply_id: str, rpm: float | None, tpm: float | None) -> bytes:
+    """The 429 body, with the limits filled in (``unlimited`` for one that is not set)."""
+    requests = f"{format_rate(rpm)} RPM ({format_rate(rpm / 60)} QPS)" if rpm else "unlimited RPM"
+    tokens = f"{format_rate(tpm)} TPM ({format_rate(tpm / 60)} TPS)" if tpm else "unlimited TPM"
+    message = (
+        f"Request was rejected due to request rate limiting. Your rate limits are {requests} "
+        f"and {tokens}. See details: {RATE_LIMIT_DOCS}"
+    )
+    return envelope(reply_id, message, "rate_limit")
