@@ -35,7 +35,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from ._client import ApiClient, Attempt
 from ._clock import Clock, SystemClock
-from ._limiter import Limiter
+from ._limiter import Cost, Limiter
 from ._retry import Action, Backoff
 from ._schema import Status
 from ._store import JobOutcome, PendingJob, Store
@@ -173,26 +173,35 @@ class Engine:
         started = self.clock.wall()
         attempt_no = 0
         last: Attempt | None = None
+        cost = Cost(
+            job.est_prompt if job.est_prompt is not None else job.est_tokens,
+            job.max_completion if job.est_prompt is not None else 0,
+        )
         while True:
-            await self.limiter.acquire(job.model, job.est_tokens)
-            if self.stopping:
-                return None  # not sent (again): it stays pending for the rerun
-            attempt_no += 1
-            self.stats.requests += 1
-            self.stats.in_flight += 1
+            permit = await self.limiter.acquire(job.model, cost)
+            sent: Attempt | None = None
             try:
-                last = await self.client.post(job.endpoint, job.body)
+                if self.stopping:
+                    return None  # not sent (again): it stays pending for the rerun
+                attempt_no += 1
+                self.stats.requests += 1
+                self.stats.in_flight += 1
+                try:
+                    sent = await self.client.post(job.endpoint, job.body)
+                finally:
+                    self.stats.in_flight -= 1
             finally:
-                self.stats.in_flight -= 1
+                usage = sent.usage if sent is not None else None
+                self.limiter.release(
+                    permit,
+                    status=sent.status if sent is not None else None,
+                    headers=sent.headers if sent is not None else None,
+                    prompt_tokens=usage.prompt_tokens if usage else None,
+                    completion_tokens=usage.completion_tokens if usage else None,
+                )
+            assert sent is not None  # the post returned (it never raises for HTTP trouble)
+            last = sent
             decision = last.decision
-            used = last.usage.total_tokens if last.usage else None
-            self.limiter.observe(
-                job.model,
-                status=last.status,
-                headers=last.headers,
-                estimated_tokens=job.est_tokens,
-                used_tokens=used,
-            )
             if decision.rate_limited:
                 self.stats.rate_limited += 1
             if decision.action is Action.DONE:

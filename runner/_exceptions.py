@@ -5,7 +5,8 @@
     FanoutError                    anything fanout raises on purpose
     ├── UsageError                 bad options or environment (exit 2, nothing sent)
     │   ├── JobFileInvalid         the job file has bad lines (exit 2, nothing sent)
-    │   └── RunMismatch            the file or options changed since the run began (exit 2)
+    │   ├── RunMismatch            the file or options changed since the run began (exit 2)
+    │   └── ConfigError            config/tiers.toml or models.toml is wrong, or --tier unknown
     ├── StateError                 the state file cannot be opened, written or trusted
     └── RunAborted                 the server refused the whole run (bad key, no credit):
                                    jobs stay pending, rerun resumes once fixed
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from jobs import LineError
 
 __all__ = [
+    "ConfigError",
     "FanoutError",
     "JobFileInvalid",
     "RunAborted",
@@ -56,6 +58,10 @@ class JobFileInvalid(UsageError):
 
 class RunMismatch(UsageError):
     """The same job file was run before with other content or options."""
+
+
+class ConfigError(UsageError):
+    """A config file is malformed, or an option names a tier that does not exist."""
 
 
 class StateError(FanoutError):

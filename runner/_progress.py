@@ -1,6 +1,8 @@
 """The progress bar: tqdm, fed by the writer's commits, with live rates in its postfix.
 
-Rates are measured over a sliding window (the last `WINDOW` seconds of commits), so a
+The postfix also shows each model's current request limit (what the adaptive limiter is
+following: the tier, the caps or the server's headers). Rates are measured over a sliding
+window (the last `WINDOW` seconds of commits), so a
 resumed run or a pause does not skew them: requests/min counts attempts sent (retries
 included), tokens/min counts prompt and completion tokens of settled jobs.
 """
@@ -13,6 +15,7 @@ from tqdm import tqdm
 
 from ._clock import Clock, SystemClock
 from ._engine import RunStats
+from ._limiter import Limiter, ModelView
 from ._store import JobOutcome
 
 __all__ = ["Progress"]
@@ -27,11 +30,13 @@ class Progress:
         total: int,
         done: int,
         stats: RunStats,
+        limiter: Limiter | None = None,
         enabled: bool = True,
         clock: Clock | None = None,
         desc: str = "fanout",
     ) -> None:
         self.stats = stats
+        self._limiter = limiter
         self._clock = clock or SystemClock()
         # (time, requests so far, tokens so far), oldest first, spanning about WINDOW s
         self._samples: deque[tuple[float, int, int]] = deque()
@@ -63,7 +68,21 @@ class Progress:
         postfix["failed"] = str(s.failed)
         postfix["retries"] = str(s.retries)
         postfix["429"] = str(s.rate_limited)
+        if self._limiter is not None:
+            limits = ", ".join(_limit_text(v) for v in self._limiter.views())
+            if limits:
+                postfix["limit"] = limits
         self._bar.set_postfix(postfix, refresh=False)
 
     def close(self) -> None:
         self._bar.close()
+
+
+def _limit_text(view: ModelView) -> str:
+    """``Llama-3.1-8B: 600 rpm`` (per minute, as tiers are quoted), plus the window if cut."""
+    name = view.model.rsplit("/", 1)[-1]
+    rate = "unlimited" if view.requests_per_s is None else f"{view.requests_per_s * 60:,.0f} rpm"
+    text = f"{name}: {rate}"
+    if view.overloaded:
+        text += f" x{view.window:.0f} in flight"
+    return text

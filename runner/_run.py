@@ -26,10 +26,11 @@ import httpx
 
 from jobs import Defaults, JobFile, file_sha256
 
+from ._catalog import Catalog, Limits
 from ._client import ApiClient
 from ._engine import Engine, EngineSettings, RunStats
 from ._exceptions import RunMismatch, StateError, UsageError
-from ._limiter import Limiter, NoLimit, StaticCaps
+from ._limiter import AdaptiveLimiter, Limiter
 from ._progress import Progress
 from ._schema import RunRow
 from ._store import RunCounts, Store
@@ -46,6 +47,7 @@ class RunOptions:
     model: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
+    tier: str | None = None  # not part of the identity: limits may change between tries
     rpm: float | None = None
     tpm: float | None = None
     concurrency: int = 64
@@ -133,10 +135,26 @@ def _mismatch(previous: RunRow, sha: str, options_json: str, db: str) -> str:
     )
 
 
-def make_limiter(opts: RunOptions) -> Limiter:
-    if opts.rpm is None and opts.tpm is None:
-        return NoLimit()
-    return StaticCaps(opts.rpm, opts.tpm)
+def make_limiter(opts: RunOptions, catalog: Catalog) -> Limiter:
+    """The adaptive limiter, starting from ``--tier``, ``--rpm``/``--tpm``, or a guess.
+
+    Told nothing, it starts at tier 1 as a guess that the first response replaces (with its
+    headers) or lifts (a server that sends none).
+    """
+    caps = Limits(opts.rpm, opts.tpm)
+    tier = opts.tier
+    if tier is None and opts.rpm is None and opts.tpm is None:
+        return AdaptiveLimiter(
+            start=lambda model: catalog.limits("1", model),
+            caps=caps,
+            max_concurrency=opts.concurrency,
+            provisional=True,
+        )
+    return AdaptiveLimiter(
+        start=(lambda model: catalog.limits(tier, model)) if tier is not None else None,
+        caps=caps,
+        max_concurrency=opts.concurrency,
+    )
 
 
 def run_jobs(
@@ -148,6 +166,7 @@ def run_jobs(
     api_key: str | None,
     resumed: bool,
     transport: httpx.AsyncBaseTransport | None = None,
+    catalog: Catalog | None = None,
 ) -> RunReport:
     """Send every unfinished job of ``run``; export the results if the run settled."""
     assert run.id is not None
@@ -165,9 +184,14 @@ def run_jobs(
             timeout=opts.timeout,
             transport=transport if transport is not None else opts.transport,
         )
-        engine = Engine(store, run_id, client, make_limiter(opts), settings)
+        limiter = make_limiter(opts, catalog or Catalog.load())
+        engine = Engine(store, run_id, client, limiter, settings)
         progress = Progress(
-            total=before.total, done=before.succeeded, stats=engine.stats, enabled=opts.progress
+            total=before.total,
+            done=before.succeeded,
+            stats=engine.stats,
+            limiter=limiter,
+            enabled=opts.progress,
         )
         engine.on_commit = progress.on_commit
         try:

@@ -60,6 +60,8 @@ class JobRow(SQLModel, table=True):
     request_hash: str
     body: str = Field(sa_column=Column(Text, nullable=False))  # JSON text sent as-is
     est_tokens: int  # estimated prompt + completion tokens, for the limiter
+    est_prompt: int | None = None  # estimated prompt tokens (0002; None on older rows)
+    max_completion: int | None = None  # max_tokens x n when the line sets max_tokens (0002)
     status: str = Status.PENDING
     attempts: int = 0
     error_code: str | None = None
@@ -126,8 +128,16 @@ CREATE TABLE jobs (
 );
 """
 
+# 0002: the adaptive limiter charges prompt + max_tokens, or prompt + a learned average
+# completion when a line sets no max_tokens; it needs the two parts apart.
+_M0002 = """
+ALTER TABLE jobs ADD COLUMN est_prompt INTEGER;
+ALTER TABLE jobs ADD COLUMN max_completion INTEGER;
+"""
+
 # Append-only: (name, SQL). Never edit a step that has shipped; add a new one.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", _M0001),
+    ("0002_token_estimate_parts", _M0002),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -43,7 +43,8 @@ IMPORT_CHUNK = 2000
 DEFAULT_COMPLETION_ESTIMATE = 256
 _INSERT_JOB = (
     "INSERT OR IGNORE INTO jobs (run_id, line_no, custom_id, endpoint, model, request_hash, "
-    f"body, est_tokens, status, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{Status.PENDING}', 0)"
+    "body, est_tokens, est_prompt, max_completion, status, attempts) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{Status.PENDING}', 0)"
 )
 
 
@@ -59,6 +60,8 @@ class PendingJob:
     body: bytes
     est_tokens: int
     attempts: int  # attempts made in earlier tries of this job
+    est_prompt: int | None = None  # None on rows imported before migration 0002
+    max_completion: int | None = None  # max_tokens x n, when the line sets max_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,14 @@ class RunCounts:
 
 def estimate_tokens(job: Job) -> int:
     """Prompt tokens (about 4 characters each) plus the completion budget."""
+    prompt, max_completion = estimate_parts(job)
+    if max_completion is None:
+        return prompt + DEFAULT_COMPLETION_ESTIMATE * int(job.body.get("n") or 1)
+    return prompt + max_completion
+
+
+def estimate_parts(job: Job) -> tuple[int, int | None]:
+    """(estimated prompt tokens, max_tokens x n or None when the line sets no max_tokens)."""
     body = job.body
     if "messages" in body:
         chars = 0
@@ -110,8 +121,9 @@ def estimate_tokens(job: Job) -> int:
             chars += 16  # role and template overhead
     else:
         chars = len(str(body.get("prompt", "")))
-    completion = body.get("max_tokens") or DEFAULT_COMPLETION_ESTIMATE
-    return chars // 4 + 1 + int(completion) * int(body.get("n") or 1)
+    max_tokens = body.get("max_tokens")
+    n = int(body.get("n") or 1)
+    return chars // 4 + 1, None if max_tokens is None else int(max_tokens) * n
 
 
 def _now_iso() -> str:
@@ -261,6 +273,7 @@ class Store:
                     add_error(item)
                     continue
                 body_text = encode_body(item.body)
+                est_prompt, max_completion = estimate_parts(item)
                 chunk.append(
                     (
                         run_id,
@@ -271,6 +284,8 @@ class Store:
                         request_hash(item.endpoint, body_text),
                         body_text,
                         estimate_tokens(item),
+                        est_prompt,
+                        max_completion,
                     )
                 )
                 if len(chunk) >= IMPORT_CHUNK:
@@ -331,6 +346,8 @@ class Store:
                 cols.body,
                 cols.est_tokens,
                 cols.attempts,
+                cols.est_prompt,
+                cols.max_completion,
             )
             .where(cols.run_id == run_id, cols.id > after_id, cols.status != Status.SUCCEEDED)
             .order_by(cols.id)
@@ -338,7 +355,10 @@ class Store:
         )
         with self._errors("read"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [PendingJob(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6], r[7]) for r in rows]
+        return [
+            PendingJob(r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
 
     def record(self, outcomes: list[JobOutcome]) -> None:
         """Write settled jobs in one transaction."""
@@ -396,7 +416,13 @@ class Store:
         """Jobs and estimated tokens per (model, endpoint)."""
         cols = _JOBS.c
         query = (
-            select(cols.model, cols.endpoint, func.count(), func.sum(cols.est_tokens))
+            select(
+                cols.model,
+                cols.endpoint,
+                func.count(),
+                func.sum(cols.est_tokens),
+                func.sum(func.coalesce(cols.est_prompt, cols.est_tokens)),
+            )
             .where(cols.run_id == run_id)
             .group_by(cols.model, cols.endpoint)
             .order_by(cols.model, cols.endpoint)
@@ -404,7 +430,13 @@ class Store:
         with self._errors("read"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            {"model": r[0], "endpoint": r[1], "jobs": int(r[2]), "est_tokens": int(r[3] or 0)}
+            {
+                "model": r[0],
+                "endpoint": r[1],
+                "jobs": int(r[2]),
+                "est_tokens": int(r[3] or 0),
+                "est_prompt": int(r[4] or 0),
+            }
             for r in rows
         ]
 

@@ -12,13 +12,14 @@ import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ._catalog import Catalog
 from ._client import DEFAULT_BASE_URL, TRANSPORTS
 from ._exceptions import FanoutError, UsageError
 from ._lock import StateLock
@@ -88,10 +89,19 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
     help="Result file (default: <JOBS stem>.results.jsonl beside the job file).",
 )
 @click.option(
-    "--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute per model."
+    "--tier",
+    help="Together build tier (free, 1-5; config/tiers.toml) to start from; the server's "
+    "rate-limit headers take over from the first response.",
 )
 @click.option(
-    "--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute per model."
+    "--rpm",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Cap on requests per minute per model (never exceeded, whatever the server allows).",
+)
+@click.option(
+    "--tpm",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Cap on tokens per minute per model.",
 )
 @click.option(
     "--concurrency",
@@ -156,6 +166,7 @@ def run(
     base_url: str | None,
     db_path: Path,
     out_path: Path | None,
+    tier: str | None,
     rpm: float | None,
     tpm: float | None,
     concurrency: int,
@@ -191,6 +202,7 @@ def run(
             model=model,
             max_tokens=max_tokens,
             temperature=temperature,
+            tier=tier.lower() if tier else None,
             rpm=rpm,
             tpm=tpm,
             concurrency=concurrency,
@@ -201,19 +213,28 @@ def run(
             progress=not no_progress,
             new_run=new_run,
         )
+        catalog = Catalog.load()
+        if opts.tier is not None:
+            catalog.limits(opts.tier, "")  # an unknown tier is a usage error, before anything
         if dry_run:
-            _dry_run(opts)
+            _dry_run(opts, catalog)
             return
         with StateLock(db_path), Store.open(db_path) as store:
-            code = _run_and_report(store, opts, api_key, sim_latency, sim_fail_rate)
+            code = _run_and_report(store, opts, catalog, api_key, sim_latency, sim_fail_rate)
     sys.exit(code)
 
 
 def _run_and_report(
-    store: Store, opts: RunOptions, api_key: str | None, sim_latency: str, sim_fail_rate: str
+    store: Store,
+    opts: RunOptions,
+    catalog: Catalog,
+    api_key: str | None,
+    sim_latency: str,
+    sim_fail_rate: str,
 ) -> int:
     """Find or create the run, send what is unfinished, print the summary; the exit code."""
     run_row, resumed = prepare_run(store, opts)
+    _warn_unknown_models(catalog, (row["model"] for row in store.summary(_id(run_row))))
     if resumed:
         before = store.counts(_id(run_row))
         click.echo(
@@ -222,7 +243,13 @@ def _run_and_report(
         )
     if opts.target != "sim":
         report = run_jobs(
-            store, run_row, opts, base_url=opts.target, api_key=api_key, resumed=resumed
+            store,
+            run_row,
+            opts,
+            base_url=opts.target,
+            api_key=api_key,
+            resumed=resumed,
+            catalog=catalog,
         )
         return _summarize(store, report)
     from .sim import SimConfig, SimServer, parse_faults, parse_latency
@@ -236,7 +263,9 @@ def _run_and_report(
     except ValueError as exc:
         raise UsageError(f"simulator options: {exc}") from exc
     with SimServer(config).run_in_thread() as sim_url:
-        report = run_jobs(store, run_row, opts, base_url=sim_url, api_key=None, resumed=resumed)
+        report = run_jobs(
+            store, run_row, opts, base_url=sim_url, api_key=None, resumed=resumed, catalog=catalog
+        )
     return _summarize(store, report)
 
 
@@ -284,7 +313,17 @@ def _command_line() -> str:
     return shlex.join(argv)
 
 
-def _dry_run(opts: RunOptions) -> None:
+def _warn_unknown_models(catalog: Catalog, models: Iterable[str]) -> None:
+    for name in sorted(set(models)):
+        if not catalog.model(name).known:
+            click.echo(
+                f"Warning: model {name!r} is not in config/models.toml: no price (cost "
+                "unknown), default rate-limit class, reasoning looked for in both places.",
+                err=True,
+            )
+
+
+def _dry_run(opts: RunOptions, catalog: Catalog) -> None:
     with tempfile.TemporaryDirectory(prefix="fanout-dry-") as tmp:
         store = Store.open(Path(tmp) / "dry.db")
         try:
@@ -295,18 +334,31 @@ def _dry_run(opts: RunOptions) -> None:
             store.close()
     total = sum(row["jobs"] for row in summary)
     click.echo(f"{opts.jobs_path}: {total} valid jobs; nothing sent.")
+    tier = opts.tier or "1"
+    grand: float | None = 0.0
     for row in summary:
+        info = catalog.model(row["model"])
+        prompt = row["est_prompt"]
+        completion = row["est_tokens"] - prompt
+        cost = info.cost(prompt, completion)
+        grand = None if cost is None or grand is None else grand + cost
+        price = "price unknown" if cost is None else f"at most ~${cost:,.2f}"
         click.echo(
-            f"  {row['model']} {row['endpoint']}: {row['jobs']} jobs, "
-            f"~{row['est_tokens']:,} tokens (prompt estimate + max_tokens)"
+            f"  {row['model']} {row['endpoint']}: {row['jobs']} jobs, ~{prompt:,} input + "
+            f"up to ~{completion:,} output tokens, {price}"
         )
-    if opts.rpm or opts.tpm:
-        for row in summary:
-            seconds = max(
-                row["jobs"] / opts.rpm * 60 if opts.rpm else 0.0,
-                row["est_tokens"] / opts.tpm * 60 if opts.tpm else 0.0,
-            )
-            click.echo(f"  {row['model']}: at least {seconds:,.0f} s at the given limits")
+        limits = catalog.limits(tier, row["model"])
+        rpm = min(x for x in (limits.rpm, opts.rpm) if x is not None) if limits.rpm else opts.rpm
+        tpm = min(x for x in (limits.tpm, opts.tpm) if x is not None) if limits.tpm else opts.tpm
+        seconds = max(
+            row["jobs"] / rpm * 60 if rpm else 0.0,
+            row["est_tokens"] / tpm * 60 if tpm else 0.0,
+        )
+        where = f"tier {tier}" + ("" if opts.tier else " (assumed; --tier to set)")
+        click.echo(f"    at least {seconds:,.0f} s at the limits of {where}")
+    if grand is not None:
+        click.echo(f"  estimated cost: at most ~${grand:,.2f} (output at its max_tokens budget)")
+    _warn_unknown_models(catalog, (row["model"] for row in summary))
 
 
 @main.command()

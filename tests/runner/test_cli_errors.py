@@ -88,7 +88,7 @@ def test_dry_run_validates_and_estimates_without_a_key(runner: CliRunner, tmp_pa
             "run",
             str(path),
             "--model",
-            "m",
+            "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
             "--dry-run",
             "--rpm",
             "60",
@@ -98,11 +98,26 @@ def test_dry_run_validates_and_estimates_without_a_key(runner: CliRunner, tmp_pa
     )
     assert result.exit_code == 0, result.output
     assert "2 valid jobs; nothing sent" in result.output
-    assert "m /v1/completions: 1 jobs, ~21 tokens" in result.output
+    assert "Turbo /v1/completions: 1 jobs, ~11 input + up to ~10 output tokens" in result.output
+    assert "at least 1 s at the limits of tier 1 (assumed" in result.output  # --rpm 60 binds
+    assert "estimated cost: at most ~$0.00" in result.output
+    assert "Warning" not in result.output
     assert not (tmp_path / "s.db").exists()
+    result = runner.invoke(main, ["run", str(path), "--model", "m", "--dry-run", "--tier", "3"])
+    assert result.exit_code == 0
+    assert "price unknown" in result.output
+    assert "Warning: model 'm' is not in config/models.toml" in result.output
+    assert "at the limits of tier 3\n" in result.output
     bad = jobs(tmp_path, [{"prompt": ""}])
     result = runner.invoke(main, ["run", str(bad), "--model", "m", "--dry-run"])
     assert result.exit_code == 2 and ":1: 'prompt' is empty" in result.output
+
+
+def test_unknown_tier_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    path = jobs(tmp_path, [{"prompt": "x"}])
+    result = runner.invoke(main, ["run", str(path), "--sim", "--model", "m", "--tier", "9"])
+    assert result.exit_code == 2
+    assert "unknown tier '9'; known tiers: free, 1, 2, 3, 4, 5" in result.output
 
 
 def test_status_and_export_of_unknown_things(runner: CliRunner, tmp_path: Path) -> None:

@@ -1,58 +1,352 @@
-"""The plain --rpm/--tpm cap: per model, per second, as Together counts."""
+"""The adaptive limiter, its bucket and header parsing, on a fake clock."""
 
 from __future__ import annotations
 
-import asyncio
-
+import anyio
 import pytest
 
-from runner import StaticCaps
-from runner._limiter import per_second_bucket
+from runner import AdaptiveLimiter, Cost, FakeClock, Limits
+from runner._bucket import TokenBucket
+from runner._ratelimit import parse_rate_headers
+
+# -- bucket math ---------------------------------------------------------------------------
 
 
-def test_per_second_bucket_shape() -> None:
-    b = per_second_bucket(600)  # 10/s
-    assert (b.max_rate, b.time_period) == (10.0, 1.0)
-    slow = per_second_bucket(30)  # one every 2 s
-    assert (slow.max_rate, slow.time_period) == (1.0, 2.0)
+def test_bucket_refills_per_second_up_to_capacity() -> None:
+    b = TokenBucket(10.0, now=0.0)
+    assert b.capacity == 10.0
+    assert b.level(0.0) == 10.0
+    b.take(10, 0.0)
+    assert b.level(0.0) == 0.0
+    assert b.level(0.25) == pytest.approx(2.5)
+    assert b.level(100.0) == 10.0  # never above capacity
+
+
+def test_bucket_slow_rate_still_holds_one_request() -> None:
+    b = TokenBucket(1 / 6, now=0.0)  # 10 per minute
+    assert b.capacity == 1.0
+    b.take(1, 0.0)
+    assert b.wait_time(1, 0.0) == pytest.approx(6.0)
+
+
+def test_weighted_take_above_capacity_leaves_debt() -> None:
+    b = TokenBucket(100.0, now=0.0)
+    assert b.wait_time(500, 0.0) == 0.0  # a full bucket admits it
+    b.take(500, 0.0)
+    assert b.level(0.0) == -400.0
+    assert b.wait_time(50, 0.0) == pytest.approx(4.5)  # pay 400 back, then 50 more
+    assert b.wait_time(500, 4.0) == pytest.approx(1.0)  # a big one waits for a full bucket
+
+
+def test_refund_and_debt_after_real_usage() -> None:
+    b = TokenBucket(100.0, now=0.0)
+    b.take(80, 0.0)
+    b.refund(30, 0.0)  # used 50 of the 80 charged
+    assert b.level(0.0) == pytest.approx(50.0)
+    b.refund(-70, 0.0)  # used 70 more than charged
+    assert b.level(0.0) == pytest.approx(-20.0)
+    b.refund(1_000, 0.0)
+    assert b.level(0.0) == 100.0  # refunds never overfill
+
+
+def test_live_rate_change_keeps_level_and_clips_to_new_capacity() -> None:
+    b = TokenBucket(10.0, now=0.0)
+    b.take(8, 0.0)
+    b.set_rate(4.0, 0.5)  # level first brought up at the old rate: 2 + 5 = 7, clipped to 4
+    assert b.capacity == 4.0
+    assert b.level(0.5) == 4.0
+    b.take(4, 0.5)
+    b.set_rate(20.0, 0.5)
+    assert b.level(0.6) == pytest.approx(2.0)  # the new rate refills from here
     with pytest.raises(ValueError):
-        per_second_bucket(0)
+        b.set_rate(0.0, 1.0)
 
 
-class LoopClock:
-    """Jump aiolimiter's clock (the event loop's time) forward by hand.
+def test_cap_level_only_lowers() -> None:
+    b = TokenBucket(10.0, now=0.0)
+    b.cap_level(3.0, 0.0)
+    assert b.level(0.0) == 3.0
+    b.cap_level(7.0, 0.0)
+    assert b.level(0.0) == 3.0
 
-    The loop's time is real time plus an offset we move: asyncio's own timers keep
-    working, and a refill happens when the test says so, not after a real wait.
-    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.offset = 0.0
-        real = loop.time
-        loop.time = lambda: real() + self.offset  # type: ignore[method-assign]
+# -- headers -------------------------------------------------------------------------------
+
+
+def test_headers_as_seen_on_the_wire() -> None:
+    info = parse_rate_headers(
+        {
+            "x-ratelimit": "false",
+            "x-ratelimit-limit": "10",
+            "x-ratelimit-remaining": "18",  # remaining above the limit: a burst bucket
+            "x-ratelimit-limit-tokens": "3000",
+            "x-ratelimit-remaining-tokens": "2990",
+            "x-ratelimit-reset": "2",
+        }
+    )
+    assert info.request_limit == 10
+    assert info.request_remaining == 18
+    assert info.token_limit == 3000
+    assert info.token_remaining == 2990
+    assert info.reset == 2
+    assert not info.empty
+
+
+def test_documented_tokenlimit_names_are_read_too() -> None:
+    info = parse_rate_headers({"x-tokenlimit-limit": "1000", "x-tokenlimit-remaining": "10"})
+    assert (info.token_limit, info.token_remaining) == (1000, 10)
+    assert info.request_limit is None
+
+
+def test_fractional_limit() -> None:
+    info = parse_rate_headers({"x-ratelimit-limit": "0.1666666667"})
+    assert info.request_limit == pytest.approx(10 / 60)
+
+
+def test_dynamic_limit_binds_when_lower() -> None:
+    info = parse_rate_headers(
+        {
+            "x-ratelimit-limit": "10",
+            "x-ratelimit-remaining": "18",
+            "x-ratelimit-limit-dynamic": "1",
+            "x-ratelimit-remaining-dynamic": "0",
+            "x-tokenlimit-limit": "3000",
+            "x-tokenlimit-limit-dynamic": "500",
+            "x-tokenlimit-remaining-dynamic": "20",
+        }
+    )
+    assert info.request_limit == 1
+    assert info.request_remaining == 0
+    assert info.token_limit == 500
+    assert info.token_remaining == 20
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "-1", "nan", "inf"])
+def test_garbage_header_values_are_ignored(bad: str) -> None:
+    info = parse_rate_headers({"x-ratelimit-limit": bad, "x-ratelimit-remaining": bad})
+    assert info.request_limit is None
+    assert info.request_remaining is None
+
+
+def test_zero_limit_is_ignored_not_obeyed() -> None:
+    assert parse_rate_headers({"x-ratelimit-limit": "0"}).request_limit is None
+
+
+def test_no_headers_is_empty() -> None:
+    assert parse_rate_headers({"content-type": "application/json"}).empty
+
+
+# -- adaptive limiter ----------------------------------------------------------------------
+
+COST = Cost(prompt=10, max_completion=90)  # 100 tokens
+
+
+def limiter(clock: FakeClock, **kw: object) -> AdaptiveLimiter:
+    return AdaptiveLimiter(clock=clock, **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio
-async def test_request_cap_is_per_model_and_refills_per_second() -> None:
-    clock = LoopClock(asyncio.get_running_loop())
-    caps = StaticCaps(rpm=120, tpm=None)  # 2 per second
-    for _ in range(2):
-        await asyncio.wait_for(caps.acquire("a", 1), 0.1)
-    await asyncio.wait_for(caps.acquire("b", 1), 0.1)  # another model has its own bucket
-    blocked = asyncio.ensure_future(caps.acquire("a", 1))
-    await asyncio.sleep(0.01)
-    assert not blocked.done()
-    clock.offset += 0.5  # one request's worth of refill
-    await asyncio.wait_for(blocked, 1.0)
+async def test_tier_start_paces_requests_per_second() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(600, 1_000_000))  # 10 req/s
+    for _ in range(10):
+        p = await lim.acquire("m", COST)
+        lim.release(p, status=200, headers={}, prompt_tokens=10, completion_tokens=90)
+    assert clock.now == 0.0  # a full bucket: the first second's ten go at once
+    p = await lim.acquire("m", COST)
+    assert clock.now == pytest.approx(0.1)  # then one every 0.1 s
+    lim.release(p, status=200, headers=None)
+    assert lim.views()[0].source == "tier"
 
 
 @pytest.mark.asyncio
-async def test_token_cap_takes_the_estimate_and_clamps_oversized_requests() -> None:
-    clock = LoopClock(asyncio.get_running_loop())
-    caps = StaticCaps(rpm=None, tpm=6000)  # 100 tokens per second
-    await asyncio.wait_for(caps.acquire("a", 5000), 0.1)  # larger than the bucket: takes all
-    blocked = asyncio.ensure_future(caps.acquire("a", 50))
-    await asyncio.sleep(0.01)
-    assert not blocked.done()
-    clock.offset += 0.5
-    await asyncio.wait_for(blocked, 1.0)
+async def test_models_have_their_own_buckets() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, caps=Limits(60, None))  # 1 req/s each
+    await lim.acquire("a", COST)
+    await lim.acquire("b", COST)
+    assert clock.now == 0.0
+    await lim.acquire("a", COST)
+    assert clock.now == pytest.approx(1.0)
+
+
+@pytest.mark.asyncio
+async def test_token_estimate_is_corrected_by_real_usage() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, caps=Limits(None, 6_000))  # 100 tokens/s
+    p = await lim.acquire("m", Cost(prompt=10, max_completion=90))  # charges 100
+    lim.release(p, status=200, headers={}, prompt_tokens=10, completion_tokens=20)  # used 30
+    p = await lim.acquire("m", Cost(prompt=10, max_completion=60))  # 70 refunded: no wait
+    assert clock.now == 0.0
+    lim.release(p, status=200, headers={}, prompt_tokens=10, completion_tokens=60)
+    p = await lim.acquire("m", Cost(prompt=10, max_completion=60))
+    assert clock.now == pytest.approx(0.7)  # all used as charged: 70 tokens at 100/s
+
+
+@pytest.mark.asyncio
+async def test_learned_average_completion_when_no_max_tokens() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock)
+    assert lim.estimate("m", Cost(prompt=10, max_completion=None)) == 10 + 256
+    p = await lim.acquire("m", Cost(prompt=10, max_completion=None))
+    lim.release(p, status=200, headers={}, prompt_tokens=10, completion_tokens=40)
+    assert lim.estimate("m", Cost(prompt=10, max_completion=None)) == 50
+    p = await lim.acquire("m", Cost(prompt=10, max_completion=None))
+    lim.release(p, status=200, headers={}, prompt_tokens=10, completion_tokens=140)
+    assert lim.estimate("m", Cost(prompt=10, max_completion=None)) == pytest.approx(60)
+
+
+def together_headers(limit: str, remaining: str) -> dict[str, str]:
+    return {"x-ratelimit-limit": limit, "x-ratelimit-remaining": remaining}
+
+
+@pytest.mark.asyncio
+async def test_headers_replace_a_tier_that_is_too_high() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(1200, None))  # 20/s claimed
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=200, headers=together_headers("2", "1"))  # the server says 2/s
+    view = lim.views()[0]
+    assert view.requests_per_s == 2
+    assert view.source == "headers"
+    await lim.acquire("m", COST)  # the server had 1 left: one more now
+    assert clock.now == 0.0
+    await lim.acquire("m", COST)
+    assert clock.now == pytest.approx(0.5)
+
+
+@pytest.mark.asyncio
+async def test_remaining_counts_what_was_sent_after_the_answered_request() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(600, None))  # 10/s, matches the server
+    first = await lim.acquire("m", COST)
+    for _ in range(4):  # four more sent before the first answer comes back
+        await lim.acquire("m", COST)
+    clock.advance(0.2)
+    # The server had 6 left when it admitted the first, and refilled 2 since; we sent 4
+    # after it, so it has about 4 now. Our own bucket says 5 + 2 = 7: it must come down.
+    lim.release(first, status=200, headers=together_headers("10", "6"))
+    for _ in range(4):
+        await lim.acquire("m", COST)
+    assert clock.now == pytest.approx(0.2)
+    await lim.acquire("m", COST)
+    assert clock.now == pytest.approx(0.3)
+
+
+@pytest.mark.asyncio
+async def test_remaining_above_our_level_does_not_raise_it() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(600, None))
+    for _ in range(10):
+        p = await lim.acquire("m", COST)
+    lim.release(p, status=200, headers=together_headers("10", "19"))  # burst on the server
+    await lim.acquire("m", COST)
+    assert clock.now == pytest.approx(0.1)
+
+
+@pytest.mark.asyncio
+async def test_429_drains_that_model_only_and_slows_down() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(600, None))
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=200, headers=together_headers("10", "9"))
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=429, headers={**together_headers("10", "0"), "retry-after": "1"})
+    view = {v.model: v for v in lim.views()}["m"]
+    assert view.rate_limited == 1
+    assert view.requests_per_s == pytest.approx(9.0)  # 10% slower
+    await lim.acquire("other", COST)
+    assert clock.now == 0.0  # another model is not held back
+    await lim.acquire("m", COST)
+    assert clock.now == pytest.approx(1 / 9)  # drained: wait for the refill
+    clock.advance(10.0)
+    await lim.acquire("m", COST)
+    assert {v.model: v for v in lim.views()}["m"].requests_per_s == pytest.approx(10.0)
+
+
+@pytest.mark.asyncio
+async def test_caps_bound_what_headers_allow() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, caps=Limits(120, None))  # the user wants 2/s at most
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=200, headers=together_headers("10", "10"))
+    assert lim.views()[0].requests_per_s == 2
+
+
+@pytest.mark.asyncio
+async def test_a_guess_is_lifted_by_a_server_without_headers() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(60, None), provisional=True)
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=200, headers={"content-type": "application/json"})
+    assert lim.views()[0].requests_per_s is None
+    for _ in range(100):
+        p = await lim.acquire("m", COST)
+        lim.release(p, status=200, headers={})
+    assert clock.now == 0.0
+
+
+@pytest.mark.asyncio
+async def test_a_given_tier_stays_without_headers() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(60, None))
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=200, headers={})
+    assert lim.views()[0].requests_per_s == 1
+
+
+@pytest.mark.asyncio
+async def test_503_halves_concurrency_window_and_successes_grow_it_back() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, max_concurrency=8)
+    permits = [await lim.acquire("m", COST) for _ in range(8)]
+    lim.release(permits[0], status=503, headers={})
+    lim.release(permits[1], status=503, headers={})  # same second: one decrease only
+    assert lim.views()[0].window == 4.0
+    assert lim.views()[0].overloaded == 2
+    for p in permits[2:]:
+        lim.release(p, status=200, headers={})
+    assert 5.0 < lim.views()[0].window < 6.0  # +1/window per success
+    clock.advance(2.0)
+    ps = [await lim.acquire("m", COST) for _ in range(4)]
+    lim.release(ps[0], status=503, headers={})
+    assert lim.views()[0].window == 2.0  # half of what was in flight
+
+
+@pytest.mark.asyncio
+async def test_concurrency_window_blocks_and_hands_over_in_order() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, max_concurrency=1)
+    first = await lim.acquire("m", COST)
+    order: list[int] = []
+
+    async def take(i: int) -> None:
+        p = await lim.acquire("m", COST)
+        order.append(i)
+        lim.release(p, status=200, headers={})
+
+    async with anyio.create_task_group() as tg:
+        for i in range(3):
+            tg.start_soon(take, i)
+            await anyio.wait_all_tasks_blocked()
+        assert order == []
+        lim.release(first, status=200, headers={})
+    assert order == [0, 1, 2]
+    assert lim.views()[0].in_flight == 0
+
+
+@pytest.mark.asyncio
+async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, max_concurrency=1)
+    first = await lim.acquire("m", COST)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lim.acquire, "m", COST)
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    lim.release(first, status=200, headers={})
+    assert lim.views()[0].in_flight == 0
+    p = await lim.acquire("m", COST)
+    lim.release(p, status=None, headers=None)
+    lim.release(p, status=None, headers=None)  # a second release is ignored
+    assert lim.views()[0].in_flight == 0

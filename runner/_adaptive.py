@@ -1,0 +1,379 @@
+"""The tier-aware limiter that follows Together's headers, per model.
+
+Together limits each model separately, per organisation, per second; it says what the
+limits are on every response, and since 2026 they move (dynamic limits). So per model
+this keeps:
+
+- a **request bucket** and a **token bucket** (`_bucket.TokenBucket`), starting from the
+  tier's row (``config/tiers.toml``), or from ``--rpm`` / ``--tpm``;
+- a **concurrency window** for overload (AIMD), separate from the rate.
+
+Acquire (before each attempt)
+    Wait for a concurrency slot (FIFO), then, under the model's FIFO lock, until both
+    buckets hold the cost: 1 request and the estimated tokens, ``prompt + max_tokens`` or,
+    when the request sets no ``max_tokens``, ``prompt +`` the model's running average of
+    completion tokens. The permit remembers when it was issued and how many requests and
+    tokens had been issued before it.
+
+Release (after each attempt), with what the server said
+    1. Real usage corrects the estimate: the difference is refunded, or charged as debt.
+    2. Headers move the buckets. The rate becomes the server's limit (the lower of static
+       and dynamic, capped by ``--rpm``/``--tpm``). The level is lowered to what the server
+       can have left *now*: its ``remaining`` when it admitted this request, plus the refill
+       since then, minus what we have sent since then (counted by the permit). A level above
+       that would send requests the server will refuse; one below is left alone.
+    3. 429: the model's buckets are drained to zero (that model only; the job itself waits
+       ``retry-after`` in the worker) and the rate is scaled down by 10%, recovering 5% a
+       second: the server's figures are right, but we were not exactly on them.
+    4. 503 (overloaded) halves the concurrency window, at most once a second; each success
+       adds ``1/window`` (additive increase, one slot per window of successes).
+
+Told nothing (no tier, no caps), a model starts at tier 1's row as a guess; the first
+response carrying rate-limit headers replaces it, and a first response without any (vLLM,
+llama.cpp) lifts the guessed limit, leaving only the concurrency window and the 429
+reaction. A given tier or cap stays in force when the server sends no headers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
+
+from ._bucket import TokenBucket
+from ._catalog import Limits
+from ._clock import Clock, SystemClock
+from ._ratelimit import parse_rate_headers
+
+__all__ = ["AdaptiveLimiter", "Cost", "ModelView", "Permit"]
+
+_MAX_SLEEP = 0.25  # re-check at least this often: a header may raise the rate meanwhile
+_SCALE_FLOOR = 0.5
+_SCALE_RECOVERY = 0.05  # per second
+_EMA = 0.1  # weight of the newest completion in the running average
+_FIRST_GUESS_COMPLETION = 256.0
+_NO_CAPS = Limits(None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What one request may cost: estimated prompt tokens and its completion budget."""
+
+    prompt: int
+    max_completion: int | None  # max_tokens (times n) when the request sets it
+
+
+@dataclass(slots=True)
+class Permit:
+    model: str
+    tokens: float  # tokens charged to the bucket
+    issued_at: float  # monotonic
+    requests_before: int  # requests issued for this model before this one
+    tokens_before: float  # tokens issued for this model before this one
+    prompt: int
+    released: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModelView:
+    """One model's limiter state, for the progress bar and tests."""
+
+    model: str
+    requests_per_s: float | None  # current rate (None: unlimited)
+    tokens_per_s: float | None
+    window: float  # concurrency window
+    in_flight: int
+    source: str  # where the limit comes from: tier, caps, headers, none
+    rate_limited: int  # 429s seen
+    overloaded: int  # 503s seen
+
+
+@dataclass(slots=True)
+class _Model:
+    name: str
+    requests: TokenBucket | None
+    tokens: TokenBucket | None
+    source: str
+    provisional: bool  # a guessed limit that a header-less server lifts
+    window: float
+    in_flight: int = 0
+    waiters: deque[anyio.Event] = field(default_factory=deque)
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    issued_requests: int = 0
+    issued_tokens: float = 0.0
+    server_rps: float | None = None
+    server_tps: float | None = None
+    scale: float = 1.0
+    scale_stamp: float = 0.0
+    last_decrease: float = float("-inf")
+    completion_avg: float | None = None
+    rate_limited: int = 0
+    overloaded: int = 0
+
+
+class AdaptiveLimiter:
+    """Per-model request/token buckets and concurrency window that follow the server."""
+
+    def __init__(
+        self,
+        *,
+        start: Callable[[str], Limits] | None = None,
+        caps: Limits = _NO_CAPS,
+        max_concurrency: int = 64,
+        clock: Clock | None = None,
+        provisional: bool = False,
+    ) -> None:
+        """``start(model)`` gives the starting per-minute limits (a tier's row);
+        ``caps`` are the user's ``--rpm``/``--tpm``, never exceeded whatever the server
+        says; ``provisional`` marks the start as a guess to drop if no headers come."""
+        self._start = start
+        self._caps = caps
+        self._max_window = float(max_concurrency)
+        self._clock = clock or SystemClock()
+        self._provisional = provisional
+        self._models: dict[str, _Model] = {}
+
+    # -- state per model ------------------------------------------------------------------
+
+    def _model(self, name: str) -> _Model:
+        m = self._models.get(name)
+        if m is None:
+            now = self._clock.monotonic()
+            start = self._start(name) if self._start else Limits(None, None)
+            rpm = _lower(start.rpm, self._caps.rpm)
+            tpm = _lower(start.tpm, self._caps.tpm)
+            source = "tier" if self._start else ("caps" if rpm or tpm else "none")
+            m = _Model(
+                name,
+                TokenBucket(rpm / 60.0, now) if rpm else None,
+                TokenBucket(tpm / 60.0, now) if tpm else None,
+                source,
+                self._provisional,
+                self._max_window,
+                scale_stamp=now,
+            )
+            self._models[name] = m
+        return m
+
+    def views(self) -> list[ModelView]:
+        return [
+            ModelView(
+                m.name,
+                m.requests.rate if m.requests else None,
+                m.tokens.rate if m.tokens else None,
+                m.window,
+                m.in_flight,
+                m.source,
+                m.rate_limited,
+                m.overloaded,
+            )
+            for m in self._models.values()
+        ]
+
+    # -- acquire ----------------------------------------------------------------------------
+
+    def estimate(self, model: str, cost: Cost) -> float:
+        """Tokens to charge for ``cost`` now (prompt + budget or learned completion)."""
+        if cost.max_completion is not None:
+            return float(cost.prompt + cost.max_completion)
+        m = self._model(model)
+        avg = _FIRST_GUESS_COMPLETION if m.completion_avg is None else m.completion_avg
+        return cost.prompt + avg
+
+    async def acquire(self, model: str, cost: Cost) -> Permit:
+        m = self._model(model)
+        await self._slot(m)
+        try:
+            tokens = self.estimate(model, cost)
+            async with m.lock:  # FIFO: waiters are served in arrival order
+                while True:
+                    now = self._clock.monotonic()
+                    self._recover_scale(m, now)
+                    wait = 0.0
+                    if m.requests is not None:
+                        wait = m.requests.wait_time(1, now)
+                    if m.tokens is not None:
+                        wait = max(wait, m.tokens.wait_time(tokens, now))
+                    if wait <= 0:
+                        break
+                    await self._clock.sleep(min(wait, _MAX_SLEEP))
+                if m.requests is not None:
+                    m.requests.take(1, now)
+                if m.tokens is not None:
+                    m.tokens.take(tokens, now)
+                permit = Permit(model, tokens, now, m.issued_requests, m.issued_tokens, cost.prompt)
+                m.issued_requests += 1
+                m.issued_tokens += tokens
+                return permit
+        except BaseException:
+            self._free_slot(m)
+            raise
+
+    async def _slot(self, m: _Model) -> None:
+        if m.in_flight < max(1, int(m.window)) and not m.waiters:
+            m.in_flight += 1
+            return
+        event = anyio.Event()
+        m.waiters.append(event)
+        try:
+            await event.wait()  # _free_slot hands the slot over (in_flight already counted)
+        except BaseException:
+            if event.is_set():
+                self._free_slot(m)  # handed over as we were cancelled: pass it on
+            else:
+                m.waiters.remove(event)
+            raise
+
+    def _free_slot(self, m: _Model) -> None:
+        m.in_flight -= 1
+        while m.waiters and m.in_flight < max(1, int(m.window)):
+            m.waiters.popleft().set()
+            m.in_flight += 1
+
+    # -- release ----------------------------------------------------------------------------
+
+    def release(
+        self,
+        permit: Permit,
+        *,
+        status: int | None,
+        headers: Mapping[str, str] | None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+    ) -> None:
+        """Learn from one attempt; ``status`` None means nothing was sent or answered."""
+        if permit.released:
+            return
+        permit.released = True
+        m = self._model(permit.model)
+        now = self._clock.monotonic()
+        try:
+            self._correct_tokens(m, permit, now, status, prompt_tokens, completion_tokens)
+            if headers is not None and status is not None:
+                self._follow_headers(m, permit, headers, now)
+            if status == 429:
+                self._on_rate_limited(m, now)
+            elif status == 503:
+                self._on_overloaded(m, now)
+            elif status is not None and status < 400:
+                m.window = min(self._max_window, m.window + 1.0 / max(1.0, m.window))
+        finally:
+            self._free_slot(m)
+
+    def _correct_tokens(
+        self,
+        m: _Model,
+        permit: Permit,
+        now: float,
+        status: int | None,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+    ) -> None:
+        if completion_tokens is not None:
+            avg = m.completion_avg
+            m.completion_avg = (
+                float(completion_tokens) if avg is None else avg + _EMA * (completion_tokens - avg)
+            )
+        if m.tokens is None:
+            return
+        if status is None:
+            used = 0.0  # never reached the server (stopped, or no answer): give it all back
+        elif completion_tokens is not None:
+            used = float((prompt_tokens or permit.prompt) + completion_tokens)
+        elif status == 429:
+            used = 0.0  # a refused request costs nothing (the drain below takes care)
+        else:
+            used = float(permit.prompt)  # an error: assume the prompt was counted
+        m.tokens.refund(permit.tokens - used, now)
+
+    def _follow_headers(
+        self, m: _Model, permit: Permit, headers: Mapping[str, str], now: float
+    ) -> None:
+        info = parse_rate_headers(headers)
+        if info.empty:
+            if m.provisional:  # a server that sends no limits: drop the guess
+                m.requests = m.tokens = None
+                m.source = "none"
+            m.provisional = False
+            return
+        m.provisional = False
+        m.source = "headers"
+        since = max(0.0, now - permit.issued_at)
+        if info.request_limit is not None:
+            m.server_rps = info.request_limit
+            m.requests = self._set_rate(m.requests, info.request_limit, self._caps.rpm, m, now)
+            if info.request_remaining is not None:
+                later = m.issued_requests - permit.requests_before - 1
+                left = info.request_remaining + since * info.request_limit - later
+                m.requests.cap_level(left, now)
+        if info.token_limit is not None:
+            m.server_tps = info.token_limit
+            m.tokens = self._set_rate(m.tokens, info.token_limit, self._caps.tpm, m, now)
+            if info.token_remaining is not None:
+                later_tokens = m.issued_tokens - permit.tokens_before - permit.tokens
+                left = info.token_remaining + since * info.token_limit - later_tokens
+                m.tokens.cap_level(left, now)
+
+    def _set_rate(
+        self,
+        bucket: TokenBucket | None,
+        server_per_s: float,
+        cap_per_min: float | None,
+        m: _Model,
+        now: float,
+    ) -> TokenBucket:
+        rate = server_per_s * m.scale
+        if cap_per_min is not None:
+            rate = min(rate, cap_per_min / 60.0)
+        rate = max(rate, 1e-6)
+        if bucket is None:
+            bucket = TokenBucket(rate, now)
+            bucket.cap_level(0.0, now)  # a limit just learned: start empty, not with a burst
+            return bucket
+        if abs(bucket.rate - rate) > 1e-9 * rate:
+            bucket.set_rate(rate, now)
+        return bucket
+
+    def _on_rate_limited(self, m: _Model, now: float) -> None:
+        m.rate_limited += 1
+        m.provisional = False
+        if m.requests is not None:
+            m.requests.cap_level(0.0, now)
+        if m.tokens is not None:
+            m.tokens.cap_level(0.0, now)
+        m.scale = max(_SCALE_FLOOR, m.scale * 0.9)
+        m.scale_stamp = now
+        self._apply_scale(m, now)
+
+    def _recover_scale(self, m: _Model, now: float) -> None:
+        if m.scale >= 1.0:
+            m.scale_stamp = now
+            return
+        m.scale = min(1.0, m.scale + (now - m.scale_stamp) * _SCALE_RECOVERY)
+        m.scale_stamp = now
+        self._apply_scale(m, now)
+
+    def _apply_scale(self, m: _Model, now: float) -> None:
+        if m.requests is not None and m.server_rps is not None:
+            m.requests = self._set_rate(m.requests, m.server_rps, self._caps.rpm, m, now)
+        if m.tokens is not None and m.server_tps is not None:
+            m.tokens = self._set_rate(m.tokens, m.server_tps, self._caps.tpm, m, now)
+
+    def _on_overloaded(self, m: _Model, now: float) -> None:
+        m.overloaded += 1
+        if now - m.last_decrease >= 1.0:
+            m.window = max(1.0, min(m.window, float(m.in_flight)) / 2.0)
+            m.last_decrease = now
+
+    def __repr__(self) -> str:
+        return f"AdaptiveLimiter(models={sorted(self._models)}, caps={self._caps})"
+
+
+def _lower(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
