@@ -243,3 +243,64 @@ def test_both_transports_work(sim: tuple[SimServer, str], tmp_path: Path, transp
     )
     assert code == 0, output
     check_results(jobs, out)
+
+
+def test_told_nothing_fanout_follows_the_servers_limit_with_few_429s(tmp_path: Path) -> None:
+    """The simulator allows 5 requests/s per model; fanout is told no tier and no caps.
+
+    It starts from a guess (tier 1, 10/s), reads the limit from the first answer's headers
+    and stays under it. Pace is not asserted (noisy machines); refusals are: keeping the
+    guess, 30 jobs at 10/s against 5/s (burst 10) would be refused a dozen times or more.
+    """
+    server = SimServer(SimConfig(rpm=300, latency=(0.01, 0.03), seed=2))
+    jobs = write_jobs(tmp_path / "j.jsonl", 30)
+    out = tmp_path / "out.jsonl"
+    with server.run_in_thread() as url:
+        code, output = fanout(
+            "run",
+            str(jobs),
+            "--base-url",
+            url,
+            "--model",
+            "m",
+            "--db",
+            str(tmp_path / "s.db"),
+            "--out",
+            str(out),
+            "--concurrency",
+            "32",
+        )
+    assert code == 0, output
+    check_results(jobs, out)
+    stats = server.stats()
+    assert stats["by_status"]["200"] == 30
+    assert stats["by_status"].get("429", 0) <= 3, stats["by_status"]
+
+
+def test_a_tier_far_above_the_limit_is_corrected_by_headers(tmp_path: Path) -> None:
+    """Told tier 5 (100/s) against a 10/s limit: the first burst may be refused, then no more."""
+    server = SimServer(SimConfig(rpm=600, latency=(0.01, 0.03), seed=2))
+    jobs = write_jobs(tmp_path / "j.jsonl", 40)
+    with server.run_in_thread() as url:
+        code, output = fanout(
+            "run",
+            str(jobs),
+            "--base-url",
+            url,
+            "--model",
+            "m",
+            "--db",
+            str(tmp_path / "s.db"),
+            "--out",
+            str(tmp_path / "o.jsonl"),
+            "--concurrency",
+            "32",
+            "--tier",
+            "5",
+        )
+    assert code == 0, output
+    stats = server.stats()
+    assert stats["by_status"]["200"] == 40
+    # Keeping the tier, 40 jobs at 100/s against 10/s (burst 20) would be refused 16 times
+    # or more before their retries; following the headers, a few at most.
+    assert stats["by_status"].get("429", 0) <= 6, stats["by_status"]
