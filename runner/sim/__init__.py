@@ -9,7 +9,9 @@ or, inside an event loop, ``await tg.start(server.serve)``. Replies are determin
 start with ``sim:<signature(endpoint, body)>`` so each can be matched to its request;
 :meth:`SimServer.stats` counts answers per signature to expose duplicated work. Faults
 (500, 503, 520, reset, truncate, slow) are drawn from a seeded RNG or forced per request
-with an ``x-sim-fault`` header; ``rpm``/``tpm`` enable Together-style per-second limits.
+with an ``x-sim-fault`` header; ``rpm``/``tpm`` enable Together-style per-second limits
+(with burst, token refunds, per-model limits and optional dynamic limits, see
+:mod:`._ratelimit`) and ``overload_concurrency`` answers 503 above N requests in progress.
 """
 
 from ._cli import sim_command

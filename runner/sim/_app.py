@@ -10,12 +10,20 @@ For an inference request the checks run in this order, the first that fires deci
 2. the body (:func:`._inference.parse_request`) and ``x-sim-fault`` value -> 400
 3. one fault draw from the seeded RNG (every valid request draws, whatever follows)
 4. ``x-sim-fault: 429`` or the rate limiter -> 429 (limiter headers go on every later reply)
-5. the forced or drawn fault -> 500 / 503 / 520 / reset / truncate / slow
-6. the normal 200 answer
+5. overload: ``SimConfig.overload_concurrency`` requests already in progress -> 503
+   ``Engine overloaded`` (the rate-limit charge is given back)
+6. the forced or drawn fault -> 500 / 503 / 520 / reset / truncate / slow
+7. the normal 200 answer
+
+A request that gets past step 5 is *in progress* until the server reports how it ended
+with :meth:`SimApp.finish` (answer sent, connection reset or cut, client gone) or
+:meth:`SimApp.release`; the reply carries a ticket for that. Finishing frees its place,
+refunds its unused token budget to the limiter and, for a 200, counts a success towards
+the dynamic rate.
 
 The per-request latency (``SimConfig.latency``, drawn from its own seeded RNG so it cannot
-shift the fault sequence) delays steps 5 and 6; 4xx answers are immediate, as they are
-from Together's edge.
+shift the fault sequence) delays steps 6 and 7; 4xx answers and overload 503s are
+immediate, as they are from Together's edge.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from ._inference import (
     synthesize,
     text_body,
 )
-from ._ratelimit import Headers, RateLimiter
+from ._ratelimit import DynamicLimits, Headers, RateLimiter, Verdict
 from ._stats import SimStats
 
 JSON = b"application/json"
@@ -61,6 +69,20 @@ class Action(enum.Enum):
 
 
 @dataclass(slots=True)
+class Ticket:
+    """An inference request in progress: what to settle with the limiter when it ends."""
+
+    model: str
+    charged_tokens: float  # taken from the model's token bucket on admission
+    prompt_tokens: int
+    completion_tokens: int = 0  # of the answer produced; 0 when there is none
+
+    @property
+    def unused_tokens(self) -> float:
+        return max(0.0, self.charged_tokens - self.prompt_tokens - self.completion_tokens)
+
+
+@dataclass(slots=True)
 class Reply:
     """What to do with one request, decided by :class:`SimApp`."""
 
@@ -71,6 +93,7 @@ class Reply:
     signature: str | None = None  # set on a 200 inference answer
     delay: float = 0.0  # seconds to wait before acting
     action: Action = Action.RESPOND
+    ticket: Ticket | None = None  # set while an admitted inference request is in progress
 
 
 def _dumps(obj: Any) -> bytes:
@@ -85,10 +108,45 @@ class SimApp:
         self.stats = SimStats()
         self._faults = FaultPicker(config.faults, config.seed)
         self._latency_rng = random.Random(f"latency:{config.seed}")
-        self._limiter = RateLimiter(config.rpm, config.tpm, clock)
+        dynamic = None
+        if config.dynamic:
+            dynamic = DynamicLimits(
+                config.dynamic_base_rpm, config.dynamic_cap_rpm, config.dynamic_window
+            )
+        self._limiter = RateLimiter(
+            config.rpm,
+            config.tpm,
+            clock,
+            burst=config.burst,
+            model_limits=config.model_limits,
+            dynamic=dynamic,
+        )
+        self._in_flight = 0  # admitted inference requests not yet finished
         self._auth = f"Bearer {config.api_key}".encode() if config.api_key is not None else None
         self._id_prefix = os.urandom(4).hex()  # ids differ between server runs
         self._next_id = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Admitted inference requests whose end the server has not reported yet."""
+        return self._in_flight
+
+    def finish(self, reply: Reply, outcome: str | None = None) -> None:
+        """The server is done with ``reply``: count ``outcome`` (default ``reply.outcome``)
+        in the stats and :meth:`release` its ticket."""
+        key = outcome or reply.outcome
+        if key is not None:
+            self.stats.outcome(key, reply.signature if key == "200" else None)
+        self.release(reply, success=key == "200")
+
+    def release(self, reply: Reply, success: bool = False) -> None:
+        """Free ``reply``'s place in progress and settle its tokens; no-op after the first."""
+        ticket, reply.ticket = reply.ticket, None
+        if ticket is None:
+            return
+        self._in_flight -= 1
+        if self._limiter.enabled:
+            self._limiter.finished(ticket.model, ticket.unused_tokens, success)
 
     def _reply_id(self) -> str:
         self._next_id += 1
@@ -164,17 +222,27 @@ class SimApp:
         if verdict is not None:
             limit_headers = verdict.headers
             if not verdict.allowed:
-                body = _errors.rate_limited(self._reply_id(), self.config.rpm, self.config.tpm)
+                body = self._rate_limited(request.model, verdict)
                 return Reply(429, body, [(b"content-type", JSON), *limit_headers], outcome="429")
+        charged = verdict.charged_tokens if verdict is not None else 0.0
 
-        delay = self._latency()
         json_headers = [(b"content-type", JSON), *limit_headers]
+        most = self.config.overload_concurrency
+        if most is not None and self._in_flight >= most:
+            if verdict is not None:
+                self._limiter.refund(request.model, charged, requests=1)
+            body = _errors.overloaded(self._reply_id())
+            return Reply(503, body, json_headers, outcome="503")
+
+        self._in_flight += 1
+        ticket = Ticket(request.model, charged, request.prompt_tokens)
+        delay = self._latency()
         if fault is Fault.HTTP_500:
             body = _errors.internal_error(self._reply_id())
-            return Reply(500, body, json_headers, outcome="500", delay=delay)
+            return Reply(500, body, json_headers, outcome="500", delay=delay, ticket=ticket)
         if fault is Fault.HTTP_503:
             body = _errors.overloaded(self._reply_id())
-            return Reply(503, body, json_headers, outcome="503", delay=delay)
+            return Reply(503, body, json_headers, outcome="503", delay=delay, ticket=ticket)
         if fault is Fault.HTTP_520:
             return Reply(
                 520,
@@ -182,21 +250,40 @@ class SimApp:
                 [(b"content-type", TEXT_PLAIN), *limit_headers],
                 outcome="520",
                 delay=delay,
+                ticket=ticket,
             )
         if fault is Fault.RESET:
-            return Reply(0, b"", outcome="reset", delay=delay, action=Action.RESET)
+            return Reply(0, b"", outcome="reset", delay=delay, action=Action.RESET, ticket=ticket)
 
         sig = signature(endpoint, request.body)
         completion = synthesize(request, sig)
+        ticket.completion_tokens = completion.completion_tokens
         build = chat_body if endpoint == CHAT else text_body
         body = _dumps(build(request, completion, self._reply_id(), int(time.time())))
         if fault is Fault.TRUNCATE:
             return Reply(
-                200, body, json_headers, outcome="truncate", delay=delay, action=Action.TRUNCATE
+                200,
+                body,
+                json_headers,
+                outcome="truncate",
+                delay=delay,
+                action=Action.TRUNCATE,
+                ticket=ticket,
             )
         if fault is Fault.SLOW:
             delay += self.config.slow_seconds
-        return Reply(200, body, json_headers, outcome="200", signature=sig, delay=delay)
+        return Reply(
+            200, body, json_headers, outcome="200", signature=sig, delay=delay, ticket=ticket
+        )
+
+    def _rate_limited(self, model: str, verdict: Verdict) -> bytes:
+        """The 429 body matching why ``verdict`` rejected the request."""
+        reply_id = self._reply_id()
+        if verdict.kind == "model_rate_limit":
+            return _errors.model_rate_limited(reply_id, model, verdict.rpm, verdict.tpm)
+        if verdict.kind in ("dynamic_request_limited", "dynamic_token_limited"):
+            return _errors.dynamic_limited(reply_id, verdict.kind, verdict.dynamic_rpm, verdict.tpm)
+        return _errors.rate_limited(reply_id, verdict.rpm, verdict.tpm)
 
 
 def _header(headers: RequestHeaders, name: bytes) -> bytes | None:

@@ -7,7 +7,7 @@ import signal
 import anyio
 import click
 
-from ._config import SimConfig, parse_latency
+from ._config import ModelLimit, SimConfig, parse_latency, parse_model_limit
 from ._faults import FaultRates, parse_faults
 from ._server import SimServer
 
@@ -24,6 +24,21 @@ def _faults_option(ctx: click.Context, param: click.Parameter, value: str) -> Fa
         return parse_faults(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+def _model_limits_option(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, ModelLimit]:
+    limits: dict[str, ModelLimit] = {}
+    for spec in value:
+        try:
+            model, pair = parse_model_limit(spec)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+        if model in limits:
+            raise click.BadParameter(f"model {model!r} is given twice")
+        limits[model] = pair
+    return limits
 
 
 async def _serve_until_signalled(server: SimServer) -> None:
@@ -77,7 +92,54 @@ async def _serve_until_signalled(server: SimServer) -> None:
     "--tpm",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Tokens per minute per model (prompt + max_tokens), enforced per second.",
+    help="Tokens per minute per model, enforced per second (prompt + max_tokens charged, "
+    "the unused part refunded).",
+)
+@click.option(
+    "--burst",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="Rate-limit bucket size in seconds of rate (at least one request always fits).",
+)
+@click.option(
+    "--model-limit",
+    "model_limits",
+    multiple=True,
+    metavar="MODEL=RPM[:TPM]",
+    callback=_model_limits_option,
+    help="Limits for one model instead of --rpm/--tpm (repeatable); 429s name the model.",
+)
+@click.option(
+    "--dynamic",
+    is_flag=True,
+    help="Together's dynamic limits: the request rate follows 2x recent successes.",
+)
+@click.option(
+    "--dynamic-base-rpm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Lowest dynamic rate, requests per minute.",
+)
+@click.option(
+    "--dynamic-cap-rpm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Highest dynamic rate, requests per minute  [default: --rpm, else 6000]",
+)
+@click.option(
+    "--dynamic-window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds of successes the dynamic rate looks back on (Together: 3600).",
+)
+@click.option(
+    "--overload-concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Answer 503 'Engine overloaded' when N requests are already in progress.",
 )
 @click.option("--api-key", default=None, help="Require 'Authorization: Bearer KEY'.")
 def sim_command(
@@ -89,18 +151,35 @@ def sim_command(
     seed: int,
     rpm: float | None,
     tpm: float | None,
+    burst: float,
+    model_limits: dict[str, ModelLimit],
+    dynamic: bool,
+    dynamic_base_rpm: float,
+    dynamic_cap_rpm: float | None,
+    dynamic_window: float,
+    overload_concurrency: int | None,
     api_key: str | None,
 ) -> None:
     """Serve a simulated Together AI API (chat and text completions) for testing."""
-    config = SimConfig(
-        latency=latency,
-        faults=faults,
-        slow_seconds=slow_seconds,
-        seed=seed,
-        rpm=rpm,
-        tpm=tpm,
-        api_key=api_key,
-    )
+    try:
+        config = SimConfig(
+            latency=latency,
+            faults=faults,
+            slow_seconds=slow_seconds,
+            seed=seed,
+            rpm=rpm,
+            tpm=tpm,
+            api_key=api_key,
+            burst=burst,
+            model_limits=model_limits,
+            dynamic=dynamic,
+            dynamic_base_rpm=dynamic_base_rpm,
+            dynamic_cap_rpm=dynamic_cap_rpm,
+            dynamic_window=dynamic_window,
+            overload_concurrency=overload_concurrency,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     server = SimServer(config, host=host, port=port)
     try:
         anyio.run(_serve_until_signalled, server)

@@ -2,7 +2,10 @@
 
 Inference errors use the envelope
 ``{"id": "<request id>", "error": {"message", "type", "param": null, "code"}}``;
-Cloudflare's 52x errors are bare ``text/plain`` (``error code: 520``).
+Cloudflare's 52x errors are bare ``text/plain`` (``error code: 520``). 429 bodies come in
+three kinds: ``rate_limit`` (global limits), ``model_rate_limit`` (a model's own limits) and
+``dynamic_request_limited`` / ``dynamic_token_limited`` (dynamic mode; Together's wording
+for these is not on record, so the message is ours).
 """
 
 from __future__ import annotations
@@ -52,3 +55,34 @@ def rate_limited(reply_id: str, rpm: float | None, tpm: float | None) -> bytes:
         f"and {tokens}. See details: {RATE_LIMIT_DOCS}"
     )
     return envelope(reply_id, message, "rate_limit")
+
+
+def model_rate_limited(reply_id: str, model: str, rpm: float | None, tpm: float | None) -> bytes:
+    """The 429 body for a model with its own limits (Together prints queries as a float)."""
+    queries = str(float(rpm)) if rpm else "unlimited"
+    tokens = format_rate(tpm) if tpm else "unlimited"
+    message = (
+        f"You have reached the rate limit specific to this model {model}. The maximum rate "
+        f"limit for this model is {queries} queries and {tokens} tokens per minute."
+    )
+    return envelope(reply_id, message, "model_rate_limit")
+
+
+def dynamic_limited(
+    reply_id: str, type_: str, dynamic_rpm: float | None, tpm: float | None
+) -> bytes:
+    """The 429 body in dynamic mode; ``type_`` is ``dynamic_request_limited`` or
+    ``dynamic_token_limited``. Together's wording is not on record, so this one is ours."""
+    if type_ == "dynamic_token_limited" and tpm:
+        limit = f"{format_rate(tpm)} TPM ({format_rate(tpm / 60)} TPS)"
+        what = "token"
+    else:
+        rpm = dynamic_rpm or 0.0
+        limit = f"{format_rate(rpm)} RPM ({format_rate(rpm / 60)} QPS)"
+        what = "request"
+    message = (
+        f"Request was rejected due to dynamic {what} rate limiting. Your current limit for "
+        f"this model is {limit}; the dynamic request rate follows twice your recent "
+        f"successful request rate. See details: {RATE_LIMIT_DOCS}"
+    )
+    return envelope(reply_id, message, type_)

@@ -11,6 +11,12 @@ what makes the faults real:
 * delays (latency, slow): wait while watching the socket, so a client that gives up and
   hangs up is noticed and its request counted as ``abandoned``, not answered.
 
+However a request ends, the server reports it to :meth:`._app.SimApp.finish` once, just
+before the last bytes go out (so a client that reads its answer and asks
+:meth:`SimServer.stats` at once finds it counted), and in any case when the handler leaves
+(cancelled, socket error): that frees its place in ``overload_concurrency`` and refunds its
+unused tokens.
+
 :meth:`SimServer.serve` runs in the caller's event loop (``await tg.start(server.serve)``);
 :meth:`SimServer.run_in_thread` gives blocking code a server on its own loop and thread.
 """
@@ -21,7 +27,8 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
@@ -60,16 +67,21 @@ class SimServer:
 
     ``port=0`` binds a free port; after :meth:`serve` has started, :attr:`port` is the real
     one. The fault RNG, rate-limit buckets and stats live as long as this object, across
-    restarts of :meth:`serve`.
+    restarts of :meth:`serve`. ``clock`` is what the rate limiter reads (seconds, monotonic).
     """
 
     def __init__(
-        self, config: SimConfig = _DEFAULT_CONFIG, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: SimConfig = _DEFAULT_CONFIG,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.host = host
         self.port = port
-        self._app = SimApp(config)
+        self._app = SimApp(config, clock)
 
     @property
     def base_url(self) -> str:
@@ -82,6 +94,11 @@ class SimServer:
 
     def reset_stats(self) -> None:
         self._app.stats.reset()
+
+    @property
+    def in_flight(self) -> int:
+        """Inference requests admitted and not yet answered (what overload counts)."""
+        return self._app.in_flight
 
     def __repr__(self) -> str:
         return f"SimServer({self.base_url!r}, {self.config!r})"
@@ -156,37 +173,41 @@ class SimServer:
             if request is None:
                 return
             reply = self._app.handle(request.method, request.target, request.headers, body)
-            if reply.delay > 0:
-                try:
-                    await self._pause(stream, conn, reply.delay)
-                except _ClientGone:
-                    self._count(reply, "abandoned")
-                    raise
-            if reply.action is Action.RESET:
-                self._count(reply)
-                raw = stream.extra(SocketAttribute.raw_socket)
-                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                await stream.aclose()
-                return
-            if reply.action is Action.TRUNCATE:
-                data = conn.send(self._response(reply)) or b""
-                data += conn.send(h11.Data(data=reply.body[: len(reply.body) // 2])) or b""
-                await stream.send(data)
-                self._count(reply)
-                await stream.send_eof()
-                return
-            await self._send(stream, conn, reply)
-            self._count(reply)
-            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
-                await stream.send_eof()
+            try:
+                keep_alive = await self._carry_out(stream, conn, reply)
+            finally:
+                self._app.release(reply)  # no-op unless it ended without finish (cancelled)
+            if not keep_alive:
                 return
             conn.start_next_cycle()
 
-    def _count(self, reply: Reply, outcome: str | None = None) -> None:
-        key = outcome or reply.outcome
-        if key is not None:
-            signature = reply.signature if key == "200" else None
-            self._app.stats.outcome(key, signature)
+    async def _carry_out(self, stream: SocketStream, conn: h11.Connection, reply: Reply) -> bool:
+        """Do what ``reply`` says; False when the connection is over."""
+        if reply.delay > 0:
+            try:
+                await self._pause(stream, conn, reply.delay)
+            except _ClientGone:
+                self._app.finish(reply, "abandoned")
+                raise
+        if reply.action is Action.RESET:
+            self._app.finish(reply)
+            raw = stream.extra(SocketAttribute.raw_socket)
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            await stream.aclose()
+            return False
+        if reply.action is Action.TRUNCATE:
+            data = conn.send(self._response(reply)) or b""
+            data += conn.send(h11.Data(data=reply.body[: len(reply.body) // 2])) or b""
+            self._app.finish(reply)
+            await stream.send(data)
+            await stream.send_eof()
+            return False
+        self._app.finish(reply)
+        await self._send(stream, conn, reply)
+        if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+            await stream.send_eof()
+            return False
+        return True
 
     async def _read_request(
         self, stream: SocketStream, conn: h11.Connection

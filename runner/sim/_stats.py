@@ -7,6 +7,7 @@ answered twice means the client sent (and the server completed) the same request
 Outcome keys in ``by_status`` are HTTP status codes as strings (``"200"``, ``"429"``...) plus
 ``"reset"`` (connection reset, no response), ``"truncate"`` (body cut short) and
 ``"abandoned"`` (the client hung up before the answer was sent, e.g. after its timeout).
+Overload rejections (``SimConfig.overload_concurrency``) count under ``"503"``.
 Requests to ``/sim/*`` are not counted.
 """
 

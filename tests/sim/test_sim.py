@@ -278,7 +278,7 @@ class _Clock:
 
 def test_per_second_request_bucket_with_fake_clock() -> None:
     clock = _Clock()
-    limiter = RateLimiter(rpm=120, tpm=None, clock=clock)  # 2 requests per second
+    limiter = RateLimiter(rpm=120, tpm=None, clock=clock, burst=1.0)  # 2 per second, no burst
     assert limiter.check("m", 10).allowed
     assert limiter.check("m", 10).allowed
     refused = limiter.check("m", 10)
@@ -294,15 +294,17 @@ def test_per_second_request_bucket_with_fake_clock() -> None:
     assert not limiter.check("m", 10).allowed
 
 
-def test_token_bucket_goes_into_debt_for_a_big_request() -> None:
+def test_a_big_request_is_charged_at_most_the_token_capacity() -> None:
     clock = _Clock()
-    limiter = RateLimiter(rpm=None, tpm=600, clock=clock)  # 10 tokens per second
-    assert limiter.check("m", 50).allowed  # bigger than a second's worth, admitted once full
-    refused = limiter.check("m", 1)
+    limiter = RateLimiter(rpm=None, tpm=600, clock=clock)  # 10 tokens/s, 20 with the burst
+    big = limiter.check("m", 50)  # bigger than the bucket: admitted once full, empties it
+    assert big.allowed
+    assert big.charged_tokens == 20
+    refused = limiter.check("m", 15)
     assert not refused.allowed
-    assert refused.retry_after == 5  # 40 of debt plus 1 token at 10/s: 4.1 s, rounded up
-    clock.now += 5
-    verdict = limiter.check("m", 1)
+    assert refused.retry_after == 2  # 15 tokens at 10/s: 1.5 s, rounded up
+    clock.now += 1.5
+    verdict = limiter.check("m", 15)
     assert verdict.allowed
     assert dict(verdict.headers)[b"x-ratelimit-limit-tokens"] == b"10"
 
@@ -314,7 +316,7 @@ def test_fractional_limit_header_is_printed_like_together() -> None:
 
 
 def test_rate_limited_server_answers_429_with_body_and_headers() -> None:
-    sim = SimServer(SimConfig(rpm=60))  # one request per second per model
+    sim = SimServer(SimConfig(rpm=60, burst=1.0))  # one request per second per model
     with sim.run_in_thread() as url, httpx.Client(base_url=url) as client:
         ok = client.post("/chat/completions", json=CHAT)
         assert ok.status_code == 200
