@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _errors
+from ._answers import eval_reply
 from ._config import SimConfig
 from ._faults import Fault, FaultPicker, forced_fault
 from ._inference import (
@@ -47,6 +48,7 @@ from ._inference import (
     chat_body,
     models_body,
     parse_request,
+    reasoning_style,
     signature,
     synthesize,
     text_body,
@@ -256,7 +258,18 @@ class SimApp:
             return Reply(0, b"", outcome="reset", delay=delay, action=Action.RESET, ticket=ticket)
 
         sig = signature(endpoint, request.body)
-        completion = synthesize(request, sig)
+        reply = None
+        spec = self.config.answers.lookup(request.body) if self.config.answers else None
+        if spec is not None:
+            reply = eval_reply(
+                spec,
+                request.model,
+                sig,
+                seed=self.config.seed,
+                reasons=endpoint == CHAT and reasoning_style(request.model) != "none",
+            )
+        completion = synthesize(request, sig, reply)
+        delay += completion.completion_tokens * self.config.token_seconds
         ticket.completion_tokens = completion.completion_tokens
         build = chat_body if endpoint == CHAT else text_body
         body = _dumps(build(request, completion, self._reply_id(), int(time.time())))

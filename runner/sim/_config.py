@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ._answers import AnswerKey
 from ._faults import FaultRates
 
 
@@ -118,6 +119,8 @@ class SimConfig:
     dynamic_cap_rpm: float | None = None  # ... nor rises above this; None: the rpm, or 6000
     dynamic_window: float = 10.0  # seconds of success history (Together: an hour)
     overload_concurrency: int | None = None  # more requests than this in progress -> 503
+    answers: AnswerKey | None = field(default=None, hash=False)  # eval prompts it can answer
+    token_seconds: float = 0.0  # extra latency per completion token (thinking takes time)
 
     def __post_init__(self) -> None:
         low, high = self.latency
@@ -126,6 +129,7 @@ class SimConfig:
         if low > high:
             raise ValueError(f"latency low bound {low:g} is above high bound {high:g}")
         _check_seconds("slow_seconds", self.slow_seconds)
+        _check_seconds("token_seconds", self.token_seconds)
         for name in ("rpm", "tpm", "burst", "dynamic_base_rpm", "dynamic_cap_rpm"):
             _check_rate(name, getattr(self, name))
         _check_rate("dynamic_window", self.dynamic_window)

@@ -36,6 +36,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._answers import EvalReply
+
 CHAT = "/v1/chat/completions"
 TEXT = "/v1/completions"
 DEFAULT_MAX_TOKENS = 512  # what a request without max_tokens is charged against the TPM limit
@@ -168,12 +170,20 @@ class Completion:
     finish_reason: str  # "stop" or "length"
     completion_tokens: int
     reasoning_tokens: int
+    cut_in_reasoning: bool = False  # an eval reply cut off while still thinking
 
 
-def synthesize(request: InferenceRequest, sig: str) -> Completion:
-    """The deterministic words for ``request`` (whose signature is ``sig``)."""
+def synthesize(request: InferenceRequest, sig: str, reply: EvalReply | None = None) -> Completion:
+    """The deterministic words for ``request`` (whose signature is ``sig``).
+
+    With ``reply`` (an eval prompt the answer key knows, see :mod:`._answers`) the answer is
+    ``sim:<sig>``, a few filler words and ``reply.final``, after ``reply.reasoning_words``
+    of thinking; a ``max_tokens`` cut inside the thinking leaves it unclosed and unanswered.
+    """
     digest = hashlib.sha256(sig.encode("ascii")).digest()
     style = reasoning_style(request.model) if request.endpoint == CHAT else "none"
+    if reply is not None:
+        return _eval_completion(request, sig, digest, style, reply)
     planned_filler = 5 + int.from_bytes(digest[:2], "big") % 56  # 5..60 words
     planned_reasoning = 8 + digest[2] % 24 if style != "none" else 0  # 8..31 words
     budget = request.max_tokens
@@ -197,6 +207,35 @@ def synthesize(request: InferenceRequest, sig: str) -> Completion:
         finish_reason=finish,
         completion_tokens=1 + reasoning_n + filler_n,
         reasoning_tokens=reasoning_n,
+    )
+
+
+def _eval_completion(
+    request: InferenceRequest, sig: str, digest: bytes, style: ReasoningStyle, reply: EvalReply
+) -> Completion:
+    filler = _pick_words(digest, 5, 4 + digest[4] % 12)
+    answer_words = [f"sim:{sig}", *filler, *reply.final.split(" ")]
+    planned_reasoning = reply.reasoning_words if style != "none" else 0
+    budget = request.max_tokens
+    reasoning_n, answer_n, finish, cut = planned_reasoning, len(answer_words), "stop", False
+    if budget is not None and planned_reasoning + len(answer_words) > budget:
+        finish = "length"
+        if planned_reasoning >= budget:
+            reasoning_n, answer_n, cut = budget, 0, True
+        else:
+            answer_n = budget - planned_reasoning
+    reasoning = None
+    if style != "none":
+        words = ["sim", "reasoning", *_pick_words(digest, 17, max(0, planned_reasoning - 2))]
+        reasoning = " ".join(words[:reasoning_n])
+    return Completion(
+        answer=" ".join(answer_words[:answer_n]),
+        reasoning=reasoning,
+        style=style,
+        finish_reason=finish,
+        completion_tokens=reasoning_n + answer_n,
+        reasoning_tokens=reasoning_n,
+        cut_in_reasoning=cut,
     )
 
 
@@ -224,7 +263,14 @@ def chat_body(
     """A ``chat.completion`` object in Together's shape (API notes, section 1)."""
     content = completion.answer
     reasoning = None
-    if completion.style == "field":
+    if completion.cut_in_reasoning:  # as real models: the thinking is left open, no answer
+        if completion.style == "field":
+            content, reasoning = "", completion.reasoning
+        elif completion.style == "inline":
+            content = f"<think>\n{completion.reasoning}"
+        else:
+            content = completion.reasoning or ""
+    elif completion.style == "field":
         reasoning = completion.reasoning
     elif completion.style == "inline":
         content = f"<think>\n{completion.reasoning}\n</think>\n\n{completion.answer}"
