@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,20 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
     help="Simulator fault rates, e.g. '500=0.05,reset=0.02' ('' for none).",
 )
 @click.option(
+    "--sim-rpm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1800.0,
+    show_default=True,
+    help="Simulator requests/min per model (tier 2), sent in rate-limit headers.",
+)
+@click.option(
+    "--sim-tpm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=250_000.0,
+    show_default=True,
+    help="Simulator tokens/min per model (tier 2).",
+)
+@click.option(
     "--transport",
     type=click.Choice(TRANSPORTS),
     default="aiohttp",
@@ -178,6 +193,8 @@ def run(
     sim: bool,
     sim_latency: str,
     sim_fail_rate: str,
+    sim_rpm: float,
+    sim_tpm: float,
     transport: str,
     grace: float,
     dry_run: bool,
@@ -220,7 +237,8 @@ def run(
             _dry_run(opts, catalog)
             return
         with StateLock(db_path), Store.open(db_path) as store:
-            code = _run_and_report(store, opts, catalog, api_key, sim_latency, sim_fail_rate)
+            sim_opts = SimOptions(sim_latency, sim_fail_rate, sim_rpm, sim_tpm)
+            code = _run_and_report(store, opts, catalog, api_key, sim_opts)
     sys.exit(code)
 
 
@@ -229,8 +247,7 @@ def _run_and_report(
     opts: RunOptions,
     catalog: Catalog,
     api_key: str | None,
-    sim_latency: str,
-    sim_fail_rate: str,
+    sim: SimOptions,
 ) -> int:
     """Find or create the run, send what is unfinished, print the summary; the exit code."""
     run_row, resumed = prepare_run(store, opts)
@@ -256,9 +273,11 @@ def _run_and_report(
 
     try:
         config = SimConfig(
-            latency=parse_latency(sim_latency),
-            faults=parse_faults(sim_fail_rate),
+            latency=parse_latency(sim.latency),
+            faults=parse_faults(sim.fail_rate),
             slow_seconds=min(opts.timeout, 30.0),
+            rpm=sim.rpm,
+            tpm=sim.tpm,
         )
     except ValueError as exc:
         raise UsageError(f"simulator options: {exc}") from exc
@@ -267,6 +286,16 @@ def _run_and_report(
             store, run_row, opts, base_url=sim_url, api_key=None, resumed=resumed, catalog=catalog
         )
     return _summarize(store, report)
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """How the in-process simulator of ``--sim`` behaves."""
+
+    latency: str
+    fail_rate: str
+    rpm: float | None
+    tpm: float | None
 
 
 def _id(run_row: RunRow) -> int:
