@@ -1,0 +1,342 @@
+"""The eval set format: one item a line, read as a stream, and turned into a chat job body.
+
+An eval set is JSONL. Each non-blank line is one object::
+
+    {"id": "gsm-17", "input": "Tom has 3 apples ...", "target": 12,
+     "metadata": {"group": "gsm-17", "difficulty": "hard"}}
+    {"id": "mc-4", "input": "Which is larger?", "choices": ["9.9", "9.11"], "target": "A"}
+    {"id": "cap-1", "messages": [{"role": "user", "content": "Capital of France?"}],
+     "target": ["Paris", "paris, france"], "scorer": "includes"}
+
+Keys:
+
+- ``id``: a string (or integer), unique in the file. It becomes the job's ``custom_id``, so
+  Batch results join back on it.
+- ``input`` (a string, sent as the user message) or ``messages`` (a chat list): exactly one.
+- ``target``: a string, a number, or a non-empty list of them (any one is accepted).
+- ``choices``: optional list of 2 to 26 options for multiple choice; they are lettered A, B,
+  ... and the target is then a letter (``"B"``) or the text of one choice.
+- ``scorer``: optional scorer name or ``module:function`` for this item; it overrides the
+  scorer chosen for the whole set.
+- ``metadata``: optional object, free except for ``group`` (string or integer: items of a
+  group are one cluster for the standard errors) and ``difficulty`` (string or number).
+
+Any other key is an error (a misspelt ``target`` would otherwise be silently dropped): put
+extra fields under ``metadata``. `iter_evalset` yields an `EvalItem` or a `jobs.LineError`
+per line, never holding the file; `read_evalset` gathers the items and raises
+`EvalSetInvalid` with the first errors if any line is bad.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs import LineError
+
+from ._errors import EvalSetInvalid
+
+__all__ = [
+    "CHOICE_INSTRUCTION",
+    "LETTERS",
+    "EvalItem",
+    "Target",
+    "choice_prompt",
+    "iter_evalset",
+    "job_body",
+    "parse_item",
+    "read_evalset",
+]
+
+Target = str | int | float
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_ID = 512  # the longest custom_id the job format takes
+_KEYS = frozenset({"id", "input", "messages", "target", "choices", "scorer", "metadata"})
+_ROLES = frozenset({"system", "user", "assistant", "developer"})
+
+CHOICE_INSTRUCTION = (
+    "Answer with the letter of the correct choice. "
+    "End your reply with a line of the form 'Answer: X', where X is one of {letters}."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalItem:
+    """One eval item, checked. ``target`` is as written; `targets` is always a tuple."""
+
+    id: str
+    target: Target | tuple[Target, ...]
+    input: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    choices: tuple[str, ...] | None = None
+    scorer: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    line_no: int = 0
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """Every accepted answer."""
+        return self.target if isinstance(self.target, tuple) else (self.target,)
+
+    @property
+    def group(self) -> str | None:
+        """The cluster this item belongs to for clustered standard errors, if any."""
+        value = self.metadata.get("group")
+        return None if value is None else str(value)
+
+    @property
+    def difficulty(self) -> str | int | float | None:
+        value = self.metadata.get("difficulty")
+        return value if isinstance(value, str | int | float) else None
+
+    @property
+    def letters(self) -> str:
+        """The letters of the choices (``"ABCD"`` for four); empty without choices."""
+        return LETTERS[: len(self.choices)] if self.choices else ""
+
+
+def parse_item(path: str, line_no: int, text: str) -> EvalItem:
+    """Parse and check one non-blank line; raise `jobs.LineError` naming what is wrong."""
+
+    def fail(reason: str) -> LineError:
+        return LineError(path, line_no, reason)
+
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise fail("invalid JSON: nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise fail(f"an eval item must be a JSON object, got {_kind(obj)}")
+    unknown = sorted(set(obj) - _KEYS)
+    if unknown:
+        raise fail(f"unexpected key {unknown[0]!r} (put extra fields under 'metadata')")
+
+    item_id = _id(obj.get("id"), fail)
+    has_input, has_messages = obj.get("input") is not None, obj.get("messages") is not None
+    if has_input == has_messages:
+        which = "both" if has_input else "neither"
+        raise fail(f"an item has 'input' or 'messages', exactly one; this one has {which}")
+    text_input: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    if has_input:
+        text_input = obj["input"]
+        if not isinstance(text_input, str) or not text_input.strip():
+            raise fail(f"'input' must be a non-empty string, got {_kind(text_input)}")
+    else:
+        messages = _messages(obj["messages"], fail)
+    choices = _choices(obj.get("choices"), fail)
+    target = _target(obj.get("target"), choices, fail)
+    scorer = obj.get("scorer")
+    if scorer is not None and (not isinstance(scorer, str) or not scorer.strip()):
+        raise fail(f"'scorer' must be a non-empty string, got {_kind(scorer)}")
+    metadata = _metadata(obj.get("metadata"), fail)
+    return EvalItem(
+        id=item_id,
+        target=target,
+        input=text_input,
+        messages=messages,
+        choices=choices,
+        scorer=scorer,
+        metadata=metadata,
+        line_no=line_no,
+    )
+
+
+def iter_evalset(path: str | Path) -> Iterator[EvalItem | LineError]:
+    """Yield, in line order, an `EvalItem` per good line and a `LineError` per bad one.
+
+    Reads one line at a time; a repeated id is an error on the later line.
+    """
+    name = str(path)
+    first_line: dict[str, int] = {}  # id -> line it was first seen on
+    with Path(path).open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield LineError(name, line_no, f"not valid UTF-8 (byte {exc.start + 1})")
+                continue
+            if line_no == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            try:
+                item = parse_item(name, line_no, text)
+            except LineError as err:
+                yield err
+                continue
+            seen = first_line.setdefault(item.id, line_no)
+            if seen != line_no:
+                yield LineError(name, line_no, f"duplicate id {item.id!r} (first on line {seen})")
+                continue
+            yield item
+
+
+def read_evalset(path: str | Path, *, max_errors: int = 10) -> list[EvalItem]:
+    """Every item of the eval set; raise `EvalSetInvalid` if any line is bad or none is there."""
+    items: list[EvalItem] = []
+    errors: list[LineError] = []
+    total = 0
+    for entry in iter_evalset(path):
+        if isinstance(entry, LineError):
+            total += 1
+            if len(errors) < max_errors:
+                errors.append(entry)
+        else:
+            items.append(entry)
+    if total or not items:
+        raise EvalSetInvalid(str(path), errors, total)
+    return items
+
+
+def job_body(item: EvalItem, *, system: str | None = None, **params: Any) -> dict[str, Any]:
+    """The chat completion body that asks ``item``; ``params`` (model, max_tokens, ...) are added.
+
+    A multiple-choice item gets its lettered choices and `CHOICE_INSTRUCTION` appended to
+    its question (the last user message when it has ``messages``). ``system``, if given,
+    becomes a leading system message. The item itself is never changed.
+    """
+    if item.messages is not None:
+        messages = copy.deepcopy(item.messages)
+    else:
+        messages = [{"role": "user", "content": item.input or ""}]
+    if item.choices:
+        _append_choices(messages, item.choices)
+    if system is not None:
+        messages.insert(0, {"role": "system", "content": system})
+    return {"messages": messages, **params}
+
+
+def choice_prompt(choices: Sequence[str]) -> str:
+    """The lettered choices and the instruction, as appended to a question."""
+    letters = LETTERS[: len(choices)]
+    listed = "\n".join(f"{letter}) {text}" for letter, text in zip(letters, choices, strict=True))
+    return f"{listed}\n\n" + CHOICE_INSTRUCTION.format(letters=", ".join(letters))
+
+
+def _append_choices(messages: list[dict[str, Any]], choices: Sequence[str]) -> None:
+    addition = choice_prompt(choices)
+    for msg in reversed(messages):
+        if msg.get("role") != "user":
+            continue
+        content = msg.get("content")
+        if isinstance(content, list):
+            content.append({"type": "text", "text": addition})
+        else:
+            msg["content"] = f"{content}\n\n{addition}" if content else addition
+        return
+    messages.append({"role": "user", "content": addition})
+
+
+def _id(raw: object, fail: Any) -> str:
+    if raw is None:
+        raise fail("missing 'id' (every item needs one; results join on it)")
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise fail(f"'id' must be a string, got {_kind(raw)}")
+    item_id = str(raw)
+    if not item_id.strip():
+        raise fail("'id' is empty")
+    if len(item_id) > MAX_ID:
+        raise fail(f"'id' is {len(item_id)} characters long (at most {MAX_ID})")
+    return item_id
+
+
+def _messages(raw: object, fail: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise fail("'messages' must be a non-empty list")
+    for i, msg in enumerate(raw):
+        if not isinstance(msg, dict):
+            raise fail(f"messages[{i}] must be an object, got {_kind(msg)}")
+        if msg.get("role") not in _ROLES:
+            raise fail(
+                f"messages[{i}].role must be one of {', '.join(sorted(_ROLES))}; "
+                f"got {msg.get('role')!r}"
+            )
+        if not isinstance(msg.get("content"), str | list):
+            raise fail(f"messages[{i}].content must be a string or a list of parts")
+    return raw
+
+
+def _choices(raw: object, fail: Any) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not 2 <= len(raw) <= len(LETTERS):
+        raise fail(f"'choices' must be a list of 2 to {len(LETTERS)} options")
+    out = []
+    for i, choice in enumerate(raw):
+        if isinstance(choice, bool) or not isinstance(choice, str | int | float):
+            raise fail(f"choices[{i}] must be a string, got {_kind(choice)}")
+        out.append(str(choice))
+    return tuple(out)
+
+
+def _target(raw: object, choices: tuple[str, ...] | None, fail: Any) -> Target | tuple[Target, ...]:
+    if raw is None:
+        raise fail("missing 'target' (the accepted answer, or a list of them)")
+    raw_values: list[object] = raw if isinstance(raw, list) else [raw]
+    if not raw_values:
+        raise fail("'target' is an empty list")
+    values: list[Target] = []
+    for value in raw_values:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise fail(f"'target' must be a string, a number or a list of them, got {_kind(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise fail(f"'target' must be a finite number, got {value!r}")
+        if isinstance(value, str) and not value.strip():
+            raise fail("'target' is an empty string")
+        if choices and not _is_choice(value, choices):
+            letters = LETTERS[: len(choices)]
+            raise fail(
+                f"target {value!r} is neither a choice letter ({letters[0]}-{letters[-1]}) "
+                "nor the text of a choice"
+            )
+        values.append(value)
+    if isinstance(raw, list):
+        return tuple(values)
+    return values[0]
+
+
+def _is_choice(value: Target, choices: tuple[str, ...]) -> bool:
+    text = str(value).strip()
+    if isinstance(value, str) and len(text) == 1 and text in LETTERS[: len(choices)]:
+        return True
+    return text in (c.strip() for c in choices)
+
+
+def _metadata(raw: object, fail: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise fail(f"'metadata' must be an object, got {_kind(raw)}")
+    group = raw.get("group")
+    if group is not None and (isinstance(group, bool) or not isinstance(group, str | int)):
+        raise fail(f"metadata.group must be a string, got {_kind(group)}")
+    difficulty = raw.get("difficulty")
+    if difficulty is not None and (
+        isinstance(difficulty, bool) or not isinstance(difficulty, str | int | float)
+    ):
+        raise fail(f"metadata.difficulty must be a string or a number, got {_kind(difficulty)}")
+    return raw
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

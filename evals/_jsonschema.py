@@ -1,0 +1,202 @@
+"""A small JSON Schema validator for the subset eval sets use, so the ``json`` scorer needs
+no dependency.
+
+Supported keywords: ``type`` (a name or a list of names), ``enum``, ``const``,
+``properties``, ``required``, ``additionalProperties`` (``false`` or a schema), ``items``
+(one schema for every element), ``minItems``/``maxItems``, ``minLength``/``maxLength``,
+``pattern``, ``minimum``/``maximum``, ``exclusiveMinimum``/``exclusiveMaximum`` (numbers,
+as in draft 6 and later). Annotations (``title``, ``description``, ``$schema``,
+``format``, ...) are ignored, as the standard does by default.
+
+Any other keyword (``$ref``, ``anyOf``, ``oneOf``, ``patternProperties``, ...) raises
+`ScorerError` instead of being skipped: a schema that is only partly checked would pass
+answers it should fail. As in JSON Schema, an integer is a number whose value is whole
+(``1.0`` is an integer), and ``true``/``false`` are not numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from ._errors import ScorerError
+
+__all__ = ["json_equal", "schema_errors"]
+
+_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "format",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+    }
+)
+_CHECKED = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+    }
+)
+
+
+def schema_errors(instance: Any, schema: Any, *, limit: int = 5) -> list[str]:
+    """Where ``instance`` breaks ``schema``: up to ``limit`` messages like ``$.age: below 0``.
+
+    An empty list means valid. Raises `ScorerError` if the schema uses a keyword this
+    validator does not check, or is not a schema at all.
+    """
+    errors: list[str] = []
+    _check(instance, schema, "$", errors, limit)
+    return errors
+
+
+def _check(value: Any, schema: Any, where: str, errors: list[str], limit: int) -> None:
+    if schema is True or schema == {}:
+        return
+    if schema is False:
+        errors.append(f"{where}: not allowed")
+        return
+    if not isinstance(schema, dict):
+        raise ScorerError(f"JSON Schema at {where} must be an object or a boolean")
+    unsupported = sorted(set(schema) - _CHECKED - _ANNOTATIONS)
+    if unsupported:
+        raise ScorerError(
+            f"JSON Schema keyword {unsupported[0]!r} at {where} is not supported by the json "
+            f"scorer (it checks {', '.join(sorted(_CHECKED))})"
+        )
+
+    def fail(message: str) -> None:
+        if len(errors) < limit:
+            errors.append(f"{where}: {message}")
+
+    if "type" in schema:
+        wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        for name in wanted:
+            if name not in _TYPES:
+                raise ScorerError(f"JSON Schema at {where}: unknown type {name!r}")
+        if not any(_is_type(value, name) for name in wanted):
+            fail(f"expected {' or '.join(wanted)}, got {_type_name(value)}")
+            return
+    if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
+        fail(f"{_short(value)} is not one of {_short(schema['enum'])}")
+    if "const" in schema and not json_equal(value, schema["const"]):
+        fail(f"{_short(value)} is not {_short(schema['const'])}")
+
+    if isinstance(value, dict):
+        _check_object(value, schema, where, errors, limit, fail)
+    elif isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            fail(f"{len(value)} items, fewer than {schema['minItems']}")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            fail(f"{len(value)} items, more than {schema['maxItems']}")
+        if "items" in schema:
+            for i, element in enumerate(value):
+                _check(element, schema["items"], f"{where}[{i}]", errors, limit)
+    elif isinstance(value, str):
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            fail(f"shorter than {schema['minLength']} characters")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            fail(f"longer than {schema['maxLength']} characters")
+        if "pattern" in schema:
+            try:
+                matched = re.search(schema["pattern"], value)
+            except re.error as exc:
+                raise ScorerError(f"JSON Schema at {where}: bad pattern: {exc}") from exc
+            if not matched:
+                fail(f"{_short(value)} does not match {schema['pattern']!r}")
+    elif _is_type(value, "number"):
+        _check_number(value, schema, fail)
+
+
+def _check_object(
+    value: dict[str, Any],
+    schema: dict[str, Any],
+    where: str,
+    errors: list[str],
+    limit: int,
+    fail: Any,
+) -> None:
+    for key in schema.get("required", []):
+        if key not in value:
+            fail(f"missing required property {key!r}")
+    properties = schema.get("properties", {})
+    extra = schema.get("additionalProperties", True)
+    for key, item in value.items():
+        if key in properties:
+            _check(item, properties[key], f"{where}.{key}", errors, limit)
+        elif extra is False:
+            fail(f"unexpected property {key!r}")
+        elif extra is not True:
+            _check(item, extra, f"{where}.{key}", errors, limit)
+
+
+def _check_number(value: float, schema: dict[str, Any], fail: Any) -> None:
+    if "minimum" in schema and value < schema["minimum"]:
+        fail(f"{value} is below the minimum {schema['minimum']}")
+    if "maximum" in schema and value > schema["maximum"]:
+        fail(f"{value} is above the maximum {schema['maximum']}")
+    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+        fail(f"{value} is not above {schema['exclusiveMinimum']}")
+    if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+        fail(f"{value} is not below {schema['exclusiveMaximum']}")
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "null":
+        return value is None
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return name == "number" or (math.isfinite(value) and float(value).is_integer())
+    kinds = {"object": dict, "array": list, "string": str}
+    return isinstance(value, kinds[name])
+
+
+def _type_name(value: Any) -> str:
+    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
+        if _is_type(value, name):
+            return name
+    return type(value).__name__
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """JSON equality: ``1 == 1.0``, but ``true`` is not ``1``; objects ignore key order."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and bool(a == b)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,297 @@
+"""The built-in scorers, and how an item's scorer is chosen.
+
+Every scorer accepts any one of the item's targets (a target list is a set of accepted
+answers) and gives 1 or 0; a reply it cannot read at all is ``unparsed``, not wrong.
+
+==============  ====================================================================================
+``exact``       the stripped answer equals a target (as text)
+``normalized``  equal after `normalize` (case, whitespace, punctuation, articles), comparing
+                the text after the last ``Answer:`` marker (or in the last ``\\boxed{}``)
+``includes``    a target occurs in the answer (case and runs of whitespace ignored)
+``regex``       with metadata ``pattern``: its last match (group 1 if it has a group) equals
+                a target, case ignored; without it each target is itself a pattern to find
+``numeric``     the answer's number (see `find_number`) is within the relative tolerance
+                metadata ``tolerance`` (default 1e-6) of a numeric target
+``choice``      the answer's letter (see `find_letter`) is the target letter (or the letter
+                of the target's choice text)
+``json``        the answer holds JSON (bare, in a ```json fence, or embedded), valid against
+                metadata ``schema`` if given, and equal to a target parsed as JSON; with
+                metadata ``json_match: "valid"`` validity (and the schema) is all that counts
+==============  ====================================================================================
+
+`score_answer` picks the item's own ``scorer`` first, then the one asked for the set, then
+one inferred from the item: ``choice`` with choices, ``numeric`` for number targets,
+``normalized``  otherwise. `outcome` sorts a reply into correct, wrong, unparsed, truncated
+or error, so all reports count the same way. (``judge``, a model grading by rubric, needs
+the runner and is not here.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any, Literal
+
+from ._errors import ScorerError
+from ._evalset import LETTERS, EvalItem, Target
+from ._extract import Extraction
+from ._jsonschema import json_equal, schema_errors
+from ._parse import final_segment, find_letter, find_number, last_boxed, parse_numbers
+from ._registry import Score, get_scorer, register_scorer
+
+__all__ = ["DEFAULT_TOLERANCE", "Outcome", "infer_scorer", "normalize", "outcome", "score_answer"]
+
+DEFAULT_TOLERANCE = 1e-6  # relative, for the numeric scorer
+Outcome = Literal["correct", "wrong", "unparsed", "truncated", "error"]
+
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_PUNCT = re.compile(r"(?!(?<=\d)\.(?=\d))[^\w\s]|_")  # keeps a decimal point: 9.11 != 911
+_FENCE = re.compile(r"```[\w-]*[ \t]*\n?(.*?)```", re.DOTALL)
+_JSON_START = re.compile(r"[{\[]")
+_MAX_JSON_STARTS = 20  # embedded JSON: how many '{'/'[' to try decoding from
+
+
+def score_answer(answer: str | None, item: EvalItem, scorer: str | None = None) -> Score:
+    """Score one answer with the item's scorer, else ``scorer``, else `infer_scorer`."""
+    return get_scorer(item.scorer or scorer or infer_scorer(item))(answer, item)
+
+
+def infer_scorer(item: EvalItem) -> str:
+    """The scorer an item gets when neither it nor the set names one."""
+    if item.choices:
+        return "choice"
+    if all(isinstance(t, int | float) for t in item.targets):
+        return "numeric"
+    return "normalized"
+
+
+def outcome(extraction: Extraction, score: Score) -> Outcome:
+    """One word for a reply: an error or a truncation outranks whatever the scorer said."""
+    if extraction.error is not None:
+        return "error"
+    if extraction.truncated:
+        return "truncated"
+    if score.unparsed:
+        return "unparsed"
+    return "correct" if score.correct else "wrong"
+
+
+def normalize(text: str) -> str:
+    """Lower case, thousands commas, punctuation and the articles a/an/the removed,
+    whitespace collapsed. A decimal point between digits stays (9.11 is not 911)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _PUNCT.sub(" ", _THOUSANDS.sub("", text))
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+@register_scorer("exact")
+def exact(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    got = answer.strip()
+    for target in item.targets:
+        if got == str(target).strip():
+            return Score.of(True, got, f"equals {target!r}")
+    return Score.of(False, got, f"not exactly {_show(item)}")
+
+
+@register_scorer("normalized")
+def normalized(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    got = (final_segment(answer) or last_boxed(answer) or answer).strip()
+    if not got:
+        return Score.no_answer("empty answer")
+    norm = normalize(got)
+    for target in item.targets:
+        if norm == normalize(str(target)):
+            return Score.of(True, got, f"matches {target!r}")
+    return Score.of(False, got, f"{norm!r} is not {_show(item)}")
+
+
+@register_scorer("includes")
+def includes(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    haystack = _loose(answer)
+    for target in item.targets:
+        if _loose(str(target)) in haystack:
+            return Score.of(True, answer.strip(), f"contains {target!r}")
+    return Score.of(False, answer.strip(), f"does not contain {_show(item)}")
+
+
+@register_scorer("regex")
+def regex(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    pattern = item.metadata.get("pattern")
+    if pattern is None:  # each target is a pattern to find
+        for target in item.targets:
+            text = target if isinstance(target, str) else re.escape(str(target))
+            found = _compile(text, item).search(answer)
+            if found:
+                return Score.of(True, _group(found), f"matches /{text}/")
+        return Score.of(False, None, f"no match for {_show(item)}")
+    if not isinstance(pattern, str):
+        raise ScorerError(f"item {item.id!r}: metadata.pattern must be a string")
+    matches = list(_compile(pattern, item).finditer(answer))
+    if not matches:
+        return Score.no_answer(f"no match for /{pattern}/")
+    got = _group(matches[-1])
+    for target in item.targets:
+        if _loose(got) == _loose(str(target)):
+            return Score.of(True, got, f"captured {got!r}")
+    return Score.of(False, got, f"captured {got!r}, not {_show(item)}")
+
+
+@register_scorer("numeric")
+def numeric(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    tolerance = item.metadata.get("tolerance", DEFAULT_TOLERANCE)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise ScorerError(f"item {item.id!r}: metadata.tolerance must be a number >= 0")
+    found = find_number(answer)
+    if found is None:
+        return Score.no_answer("no number in the answer")
+    for target in item.targets:
+        for want in _target_values(target, item.id):
+            if any(_close(got, want, tolerance) for got in found.values):
+                return Score.of(True, found.text, f"{found.text} = {target!r}")
+    return Score.of(False, found.text, f"{found.text} is not {_show(item)}")
+
+
+@register_scorer("choice")
+def choice(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    letters = item.letters or LETTERS
+    letter = find_letter(answer, letters)
+    if letter is None and item.choices:  # the reply may give the choice's text instead
+        said = normalize(final_segment(answer) or answer)
+        texts = [normalize(c) for c in item.choices]
+        if said in texts:
+            letter = letters[texts.index(said)]
+    if letter is None:
+        return Score.no_answer("no choice letter found")
+    wanted = [_target_letter(t, item) for t in item.targets]
+    if letter in wanted:
+        return Score.of(True, letter, f"chose {letter}")
+    return Score.of(False, letter, f"chose {letter}, not {' or '.join(wanted)}")
+
+
+@register_scorer("json")
+def json_scorer(answer: str | None, item: EvalItem) -> Score:
+    if answer is None:
+        return Score.no_answer()
+    found = _find_json(answer)
+    if found is None:
+        return Score.no_answer("no JSON found")
+    value, text = found
+    schema = item.metadata.get("schema")
+    if schema is not None:
+        errors = schema_errors(value, schema)
+        if errors:
+            return Score.of(False, text, "schema: " + "; ".join(errors))
+    mode = item.metadata.get("json_match", "value")
+    if mode == "valid":
+        return Score.of(True, text, "valid JSON" + (" for the schema" if schema else ""))
+    if mode != "value":
+        raise ScorerError(f"item {item.id!r}: metadata.json_match must be 'value' or 'valid'")
+    for target in item.targets:
+        if json_equal(value, _target_json(target, item.id)):
+            return Score.of(True, text, "equals the target")
+    return Score.of(False, text, "valid JSON, but not the target")
+
+
+def _show(item: EvalItem) -> str:
+    targets = item.targets
+    text = " or ".join(repr(t) for t in targets[:3]) + (" or ..." if len(targets) > 3 else "")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _loose(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _group(match: re.Match[str]) -> str:
+    got = match.group(1) if match.re.groups else match.group(0)
+    return (got or "").strip()
+
+
+@lru_cache(maxsize=1024)
+def _compile_cached(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _compile(pattern: str, item: EvalItem) -> re.Pattern[str]:
+    try:
+        return _compile_cached(pattern)
+    except re.error as exc:
+        raise ScorerError(f"item {item.id!r}: bad regex {pattern!r}: {exc}") from exc
+
+
+def _close(got: float, want: float, tolerance: float) -> bool:
+    return math.isclose(got, want, rel_tol=tolerance, abs_tol=tolerance if want == 0 else 0.0)
+
+
+@lru_cache(maxsize=4096)
+def _target_values(target: Target, item_id: str) -> tuple[float, ...]:
+    if isinstance(target, int | float):
+        return (float(target),)
+    numbers = parse_numbers(target)
+    if len(numbers) != 1:
+        raise ScorerError(f"item {item_id!r}: numeric target {target!r} is not one number")
+    return numbers[0].values
+
+
+def _target_letter(target: Target, item: EvalItem) -> str:
+    text = str(target).strip()
+    letters = item.letters or LETTERS
+    if len(text) == 1 and text in letters:
+        return text
+    if item.choices and text in (c.strip() for c in item.choices):
+        return letters[[c.strip() for c in item.choices].index(text)]
+    raise ScorerError(f"item {item.id!r}: choice target {target!r} is not a choice letter")
+
+
+@lru_cache(maxsize=4096)
+def _target_json(target: Target, item_id: str) -> Any:
+    if not isinstance(target, str):
+        return target
+    try:
+        return json.loads(target)
+    except json.JSONDecodeError as exc:
+        raise ScorerError(
+            f"item {item_id!r}: json target {target!r} is not JSON ({exc.msg}); set "
+            "metadata.json_match to 'valid' to check only validity and the schema"
+        ) from None
+
+
+def _find_json(text: str) -> tuple[Any, str] | None:
+    """(value, its text): the last fenced block that parses, else the whole text, else the
+    first JSON object or array embedded in it."""
+    for body in reversed(_FENCE.findall(text)):
+        try:
+            return json.loads(body), body.strip()
+        except json.JSONDecodeError:
+            continue
+    stripped = text.strip()
+    try:
+        return json.loads(stripped), stripped
+    except json.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    for i, start in enumerate(_JSON_START.finditer(text)):
+        if i == _MAX_JSON_STARTS:
+            break
+        try:
+            value, end = decoder.raw_decode(text, start.start())
+        except json.JSONDecodeError:
+            continue
+        return value, text[start.start() : end]
+    return None
