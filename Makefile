@@ -25,6 +25,9 @@ demo: $(STAMP)
 	    --db demo.db --out demo.results.jsonl; \
 	fi
 	@$(BIN)/fanout status --db demo.db
+	$(BIN)/fanout eval jobs/evals/mixed.jsonl $(if $(TOGETHER_API_KEY),,--sim) \
+	  --model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo --model deepseek-ai/DeepSeek-R1 \
+	  --db demo.db --out-dir demo-eval --max-tokens 3000
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -38,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.results.jsonl
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo.results.jsonl demo-eval

@@ -452,6 +452,15 @@ class Store:
         with self._errors("read"), self.engine.connect() as conn:
             return [(r[0], r[1], r[2] or "", r[3] or "") for r in conn.execute(query).all()]
 
+    def latencies(self, run_id: int) -> dict[str, float]:
+        """custom_id -> latency in ms of the last attempt, for the jobs that have one."""
+        cols = _JOBS.c
+        query = select(cols.custom_id, cols.latency_ms).where(
+            cols.run_id == run_id, cols.latency_ms.is_not(None)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            return {r[0]: float(r[1]) for r in conn.execute(query).all()}
+
     def iter_results(self, run_id: int, page: int = 1000) -> Iterator[ResultLine]:
         """Settled jobs as Batch output lines, in input order, read page by page."""
         cols = _JOBS.c

@@ -483,10 +483,14 @@ def _pick_run(store: Store, run_id: int | None) -> RunRow:
     return run_row
 
 
-def _register_sim() -> None:
+def _register_subcommands() -> None:
+    from evals._cli import compare_command, eval_command, report_command, score_command
+
     from .sim import sim_command
 
     main.add_command(sim_command, name="sim")
+    for command in (eval_command, score_command, compare_command, report_command):
+        main.add_command(command)
 
 
-_register_sim()
+_register_subcommands()

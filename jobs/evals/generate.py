@@ -11,7 +11,7 @@ Tasks, each item with ``metadata.task``, ``metadata.difficulty`` (easy, medium, 
 - ``decimals``: which of two decimals is larger, the 9.9-against-9.11 trap included;
   scorer ``numeric``.
 - ``letters``: how many times a letter occurs in a word ("strawberry"); ``numeric``.
-- ``dates``: a date plus or minus some days, across month and leap-year ends; ``exact``
+- ``dates``: a date plus or minus some days, across month and leap-year ends; ``normalized``
   on ``YYYY-MM-DD``.
 - ``logic``: multiple choice (orderings and syllogisms), lettered choices; ``choice``.
 - ``json``: extract fields as JSON that must follow a schema; ``json``.
@@ -143,7 +143,7 @@ def dates(rng: random.Random) -> Iterator[Item]:
         end = start + dt.timedelta(days=days)
         way = f"{days} days after" if days > 0 else f"{-days} days before"
         text = f"What date is {way} {start.isoformat()}? End with 'Answer: YYYY-MM-DD'."
-        yield _item("dates", n, text, end.isoformat(), "exact", difficulty, group)
+        yield _item("dates", n, text, end.isoformat(), "normalized", difficulty, group)
 
 
 _NAMES = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo", "Gus"]
@@ -223,7 +223,7 @@ def extraction(rng: random.Random) -> Iterator[Item]:
             "json",
             n,
             text,
-            target,
+            json.dumps(target, sort_keys=True),  # a target is a string: the JSON text
             "json",
             difficulty,
             f"fields-{len(props)}",

@@ -1,0 +1,453 @@
+"""``fanout eval``, ``fanout score`` and ``fanout compare``.
+
+``fanout eval`` turns the eval set into one job file per model (written beside the
+results, byte for byte the same on every run, so the runner's resume-by-identity applies:
+an interrupted eval resumes with the same command and pays for nothing twice), runs each
+through the runner against the same state file, scores the result files and prints the
+comparison. ``--sim`` plays the models with the bundled simulator, which knows the eval
+set's answers and answers at a stated, seeded accuracy: its numbers are simulated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runner import Catalog, FanoutError, Store, UsageError
+from runner._lock import StateLock
+from runner._run import RunOptions, RunReport, prepare_run, run_jobs
+
+from ._evalset import EvalItem, job_body, read_evalset
+from ._registry import scorer_names
+from ._report import write_report
+from ._results import ModelScore, compare, read_result_lines, score_results
+
+__all__ = ["compare_command", "eval_command", "report_command", "score_command"]
+
+EXIT_INTERRUPTED = 130
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except FanoutError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def slug(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless the file already holds exactly that (keeps its identity)."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def jobs_text(items: Sequence[EvalItem], model: str, params: dict[str, Any]) -> str:
+    lines = []
+    for item in items:
+        body = job_body(item, model=model, **params)
+        line = {"custom_id": item.id, "url": "/v1/chat/completions", "body": body}
+        lines.append(json.dumps(line, sort_keys=True, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def _check_scorer(scorer: str | None) -> None:
+    if scorer is not None and ":" not in scorer and scorer not in scorer_names():
+        raise UsageError(f"unknown scorer {scorer!r}; known: {', '.join(scorer_names())}")
+
+
+@click.command("eval")
+@click.argument("evalset", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "models", multiple=True, required=True, help="Model to evaluate.")
+@click.option("--scorer", help="Scorer for items that name none (default: by target type).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="fanout.db",
+    show_default=True,
+    help="State file (SQLite).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where job, result and report files go (default: <EVALSET stem>.eval/).",
+)
+@click.option("--base-url", help="OpenAI-compatible base URL (default: Together).")
+@click.option("--sim", is_flag=True, help="Play the models with the bundled simulator.")
+@click.option("--tier", help="Together build tier to start the limiter from.")
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests/min cap.")
+@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens/min cap.")
+@click.option("--concurrency", type=click.IntRange(1, 10_000), default=64, show_default=True)
+@click.option("--max-attempts", type=click.IntRange(1, 100), default=6, show_default=True)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Completion budget per item (thinking included).",
+)
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.0, show_default=True)
+@click.option("--no-progress", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def eval_command(
+    evalset: Path,
+    models: tuple[str, ...],
+    scorer: str | None,
+    db_path: Path,
+    out_dir: Path | None,
+    base_url: str | None,
+    sim: bool,
+    tier: str | None,
+    rpm: float | None,
+    tpm: float | None,
+    concurrency: int,
+    max_attempts: int,
+    timeout: float,
+    max_tokens: int,
+    temperature: float,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Run EVALSET on each --model, score the answers and compare the models."""
+    from runner.cli import _resolve_target  # the one place that reads the key
+
+    with _errors():
+        _check_scorer(scorer)
+        items = read_evalset(evalset)
+        if len(set(models)) != len(models):
+            raise UsageError("each --model may be given once")
+        catalog = Catalog.load()
+        if tier is not None:
+            catalog.limits(tier.lower(), "")
+        target, api_key = _resolve_target(sim, base_url)
+        out_dir = out_dir or evalset.with_name(f"{evalset.stem}.eval")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        params = {"max_tokens": max_tokens, "temperature": temperature}
+        plans = []
+        for model in models:
+            jobs_path = out_dir / f"{slug(model)}.jobs.jsonl"
+            write_if_changed(jobs_path, jobs_text(items, model, params))
+            opts = RunOptions(
+                jobs_path=jobs_path,
+                db_path=db_path,
+                out_path=out_dir / f"{slug(model)}.results.jsonl",
+                target=target,
+                tier=tier.lower() if tier else None,
+                rpm=rpm,
+                tpm=tpm,
+                concurrency=concurrency,
+                max_attempts=max_attempts,
+                timeout=timeout,
+                progress=not no_progress,
+            )
+            plans.append((model, opts))
+        with StateLock(db_path), Store.open(db_path) as store:
+            scores = _run_all(store, plans, items, catalog, api_key, sim, scorer)
+        if scores is None:
+            sys.exit(EXIT_INTERRUPTED)
+        summary = _summary_json(scores)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        html = write_report(
+            scores, out_dir / "report.html", title=f"fanout eval: {evalset.name}", simulated=sim
+        )
+        if as_json:
+            click.echo(json.dumps(summary))
+        else:
+            click.echo(format_table(scores))
+            click.echo(
+                f"\nReport: {html} (and {html.with_suffix('.md').name}); "
+                f"per-item scores in {out_dir / 'summary.json'}"
+            )
+            if sim:
+                click.echo("Simulated models: accuracies are the simulator's stated parameters.")
+
+
+def _run_all(
+    store: Store,
+    plans: list[tuple[str, RunOptions]],
+    items: list[EvalItem],
+    catalog: Catalog,
+    api_key: str | None,
+    sim: bool,
+    scorer: str | None,
+) -> list[ModelScore] | None:
+    by_id = {item.id: item for item in items}
+    prepared = [(model, opts, *prepare_run(store, opts)) for model, opts in plans]
+
+    def run_each(base_url: str, key: str | None) -> list[RunReport]:
+        reports = []
+        for model, opts, run_row, resumed in prepared:
+            assert run_row.id is not None
+            before = store.counts(run_row.id)
+            if resumed:
+                click.echo(
+                    f"{model}: run {run_row.id}, {before.succeeded} of {before.total} already done",
+                    err=True,
+                )
+            else:
+                click.echo(f"{model}: run {run_row.id}, {before.total} items", err=True)
+            report = run_jobs(
+                store,
+                run_row,
+                opts,
+                base_url=base_url,
+                api_key=key,
+                resumed=resumed,
+                catalog=catalog,
+            )
+            reports.append(report)
+            if report.interrupted or report.stats.aborted is not None:
+                break
+        return reports
+
+    if sim:
+        from runner.sim import SimConfig, SimServer
+        from runner.sim._answers import AnswerKey
+
+        key = AnswerKey.build(_answer_pairs(items))
+        config = SimConfig(
+            latency=(0.05, 0.3), rpm=1800, tpm=1_000_000, answers=key, token_seconds=0.0005, seed=1
+        )
+        with SimServer(config).run_in_thread() as url:
+            reports = run_each(url, None)
+    else:
+        reports = run_each(plans[0][1].target, api_key)
+    for report in reports:
+        if report.interrupted:
+            click.echo("Interrupted. State saved; rerun the same command to resume.", err=True)
+            return None
+        if report.stats.aborted is not None:
+            raise FanoutError(f"the server refused the run: {report.stats.aborted}")
+    scores = []
+    for model, _opts, run_row, _resumed in prepared:
+        assert run_row.id is not None
+        lines = (json.loads(r.to_json()) for r in store.iter_results(run_row.id))
+        score = score_results(
+            lines,
+            by_id,
+            label=model,
+            scorer=scorer,
+            latencies=store.latencies(run_row.id),
+            catalog=catalog,
+        )
+        score.model = model
+        scores.append(score)
+    return scores
+
+
+def _answer_pairs(items: Sequence[EvalItem]) -> Iterator[tuple[str, Any]]:
+    from runner.sim._answers import AnswerSpec
+
+    for item in items:
+        body = job_body(item)
+        prompt = body["messages"][-1]["content"]
+        if not isinstance(prompt, str):
+            continue
+        target: Any = item.targets[0]
+        scorer = item.scorer or ("choice" if item.choices else "exact")
+        if scorer == "json" and isinstance(target, str):
+            target = json.loads(target)
+        yield prompt, AnswerSpec(target, scorer, str(item.difficulty or "medium"), item.choices)
+
+
+def _summary_json(scores: list[ModelScore]) -> dict[str, Any]:
+    out: dict[str, Any] = {"models": [s.to_json() for s in scores]}
+    if len(scores) > 1:
+        out["comparisons"] = [compare(scores[0], s).to_json() for s in scores[1:]]
+    return out
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def _money(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"${x:,.2f}" if x >= 1 else f"${x:.2g}" if x < 0.001 else f"${x:.4f}"
+
+
+def _n(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:,.0f}"
+
+
+def format_table(scores: list[ModelScore]) -> str:
+    """The comparison as a plain-text table, then the paired tests against the first model."""
+    head = [
+        "model",
+        "n",
+        "accuracy (95% CI)",
+        "trunc",
+        "unparsed",
+        "errors",
+        "out tok",
+        "reasoning tok",
+        "latency p50/p95 ms",
+        "cost",
+        "$/correct",
+    ]
+    rows = []
+    for s in scores:
+        acc = s.accuracy()
+        lat = s.latency()
+        reasoning = s.tokens("reasoning_tokens")
+        est = "~" if any(r.reasoning_estimated for r in s.items) else ""
+        rows.append(
+            [
+                s.model,
+                str(s.n),
+                f"{_pct(acc.mean)} [{_pct(acc.ci_low)}, {_pct(acc.ci_high)}]",
+                str(s.count("truncated")),
+                str(s.count("unparsed")),
+                str(s.count("error") + s.count("missing")),
+                _n(s.tokens("tokens_out").mean),
+                est + _n(reasoning.mean) if reasoning.n else "-",
+                f"{_n(lat.p50)}/{_n(lat.p95)}" if lat.n else "-",
+                _money(s.cost()),
+                _money(s.cost_per_correct()),
+            ]
+        )
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    out = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [head, *rows]
+    ]
+    for other in scores[1:]:
+        c = compare(scores[0], other)
+        p = c.paired
+        out.append(
+            f"\n{other.model} - {scores[0].model} on {len(c.ids)} shared items: "
+            f"{100 * p.diff:+.1f} points [{100 * p.ci_low:+.1f}, {100 * p.ci_high:+.1f}]"
+            f"{' (clustered SE)' if p.clustered else ''}; McNemar b={c.test.b} c={c.test.c} "
+            f"p={c.test.p_value:.3g}"
+        )
+    return "\n".join(out)
+
+
+def _load(
+    spec: str, items: dict[str, EvalItem], db_path: Path, scorer: str | None, catalog: Catalog
+) -> ModelScore:
+    """A run id (in ``db_path``) or a result file, scored."""
+    if spec.isdigit():
+        if not db_path.exists():
+            raise UsageError(f"no state file {db_path} (for run {spec})")
+        with Store.open(db_path) as store:
+            run = store.get_run(int(spec))
+            if run is None:
+                raise UsageError(f"{db_path}: no run {spec}")
+            lines = [json.loads(r.to_json()) for r in store.iter_results(int(spec))]
+            return score_results(
+                lines,
+                items,
+                label=f"run {spec}",
+                scorer=scorer,
+                latencies=store.latencies(int(spec)),
+                catalog=catalog,
+            )
+    path = Path(spec)
+    if not path.is_file():
+        raise UsageError(f"{spec}: not a run id nor a result file")
+    try:
+        return score_results(
+            read_result_lines(path), items, label=path.name, scorer=scorer, catalog=catalog
+        )
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}: not a JSON result line: {exc.msg}") from None
+
+
+@click.command("score")
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--scorer", help="Scorer for items that name none.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def score_command(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> None:
+    """Score a result file (Batch output format) against its eval set, offline."""
+    with _errors():
+        _check_scorer(scorer)
+        items = {i.id: i for i in read_evalset(evalset)}
+        if not results.is_file():
+            raise UsageError(f"{results}: no such result file")
+        s = _load(str(results), items, Path("-"), scorer, Catalog.load())
+        if as_json:
+            click.echo(json.dumps(s.to_json()))
+        else:
+            click.echo(format_table([s]))
+
+
+@click.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="fanout.db",
+    show_default=True,
+)
+@click.option("--scorer", help="Scorer for items that name none.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def compare_command(
+    a: str, b: str, evalset: Path, db_path: Path, scorer: str | None, as_json: bool
+) -> None:
+    """Paired comparison of A and B (run ids or result files) on the items both have."""
+    with _errors():
+        _check_scorer(scorer)
+        items = {i.id: i for i in read_evalset(evalset)}
+        catalog = Catalog.load()
+        sa = _load(a, items, db_path, scorer, catalog)
+        sb = _load(b, items, db_path, scorer, catalog)
+        if as_json:
+            click.echo(json.dumps(compare(sa, sb).to_json()))
+        else:
+            click.echo(format_table([sa, sb]))
+
+
+@click.command("report")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="fanout.db",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="report.html",
+    show_default=True,
+)
+@click.option("--scorer", help="Scorer for items that name none.")
+def report_command(
+    runs: tuple[str, ...], evalset: Path, db_path: Path, out_path: Path, scorer: str | None
+) -> None:
+    """A self-contained HTML report (and Markdown) on RUNS: run ids or result files."""
+    with _errors():
+        _check_scorer(scorer)
+        items = {i.id: i for i in read_evalset(evalset)}
+        catalog = Catalog.load()
+        scores = [_load(r, items, db_path, scorer, catalog) for r in runs]
+        path = write_report(scores, out_path, title=f"fanout report: {evalset.name}")
+        click.echo(f"Wrote {path} and {path.with_suffix('.md')}")

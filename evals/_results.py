@@ -1,0 +1,325 @@
+"""From result files to numbers: score each reply, sum up per model, compare two models.
+
+`score_results` reads a Batch output file (ours, or one downloaded from Together's Batch
+API) line by line, joins each line to its eval item on ``custom_id`` = item ``id``, pulls
+the answer out (`extract_result`) and scores it (`score_answer`). Every item of the eval set
+gets exactly one `ItemResult`; an item with no line in the file is ``missing``, a failed
+request ``error``, a reply cut off before it answered ``truncated``, a reply with no
+readable answer ``unparsed``: none of these is counted as a wrong answer, and all of them
+count in ``n`` as not correct (an honest accuracy has every item in its denominator).
+
+`ModelScore` puts the numbers on one model: accuracy with its 95% interval (Wilson, or
+clustered by ``metadata.group`` when items carry one), tokens in/out/reasoning (mean, p50,
+p95), latency when known (from the state file; a result file does not carry it), cost from
+``config/models.toml`` prices and cost per correct answer. `compare` pairs two models on the
+items both have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner import Catalog
+
+from ._evalset import EvalItem
+from ._extract import extract_result
+from ._scorers import outcome, score_answer
+from ._stats import (
+    Estimate,
+    McNemar,
+    PairedComparison,
+    Summary,
+    mcnemar,
+    paired_comparison,
+    pass_rate,
+    summarize,
+)
+
+__all__ = ["Comparison", "ItemResult", "ModelScore", "compare", "score_results"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    id: str
+    outcome: str  # correct, wrong, unparsed, truncated, error, missing
+    answer: str | None  # what the scorer read from the reply
+    correct: bool
+    value: float
+    reason: str
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    reasoning_tokens: int | None = None
+    reasoning_estimated: bool = False
+    latency_ms: float | None = None
+    difficulty: str | None = None
+    group: str | None = None
+
+
+@dataclass
+class ModelScore:
+    label: str  # the results file or run it came from
+    model: str
+    items: list[ItemResult]
+    price: tuple[float, float] | None = None  # USD per 1M tokens in, out
+    by_id: dict[str, ItemResult] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {r.id: r for r in self.items}
+
+    @property
+    def n(self) -> int:
+        return len(self.items)
+
+    def count(self, what: str) -> int:
+        return sum(1 for r in self.items if r.outcome == what)
+
+    @property
+    def correct(self) -> int:
+        return sum(1 for r in self.items if r.correct)
+
+    def accuracy(self) -> Estimate:
+        groups = [r.group for r in self.items]
+        return pass_rate([r.value for r in self.items], groups if any(groups) else None)
+
+    def tokens(self, which: str) -> Summary:
+        return summarize(getattr(r, which) for r in self.items)
+
+    def latency(self) -> Summary:
+        return summarize(r.latency_ms for r in self.items)
+
+    def cost(self) -> float | None:
+        if self.price is None:
+            return None
+        p_in, p_out = self.price
+        total_in = sum(r.tokens_in or 0 for r in self.items)
+        total_out = sum(r.tokens_out or 0 for r in self.items)
+        return (total_in * p_in + total_out * p_out) / 1e6
+
+    def cost_per_correct(self) -> float | None:
+        cost = self.cost()
+        if cost is None or self.correct == 0:
+            return None
+        return cost / self.correct
+
+    def by(self, key: str) -> dict[str, Estimate]:
+        """Accuracy per ``difficulty`` or ``group``."""
+        buckets: dict[str, list[float]] = {}
+        for r in self.items:
+            buckets.setdefault(str(getattr(r, key) or "-"), []).append(r.value)
+        return {k: pass_rate(v) for k, v in sorted(buckets.items())}
+
+    def to_json(self, *, items: bool = True) -> dict[str, Any]:
+        acc = self.accuracy()
+        out: dict[str, Any] = {
+            "label": self.label,
+            "model": self.model,
+            "n": self.n,
+            "correct": self.correct,
+            "accuracy": _num(acc.mean),
+            "ci_low": _num(acc.ci_low),
+            "ci_high": _num(acc.ci_high),
+            "ci_method": acc.method,
+            "wrong": self.count("wrong"),
+            "unparsed": self.count("unparsed"),
+            "truncated": self.count("truncated"),
+            "errors": self.count("error"),
+            "missing": self.count("missing"),
+            "tokens": {
+                "input": _summary(self.tokens("tokens_in")),
+                "output": _summary(self.tokens("tokens_out")),
+                "reasoning": _summary(self.tokens("reasoning_tokens")),
+                "reasoning_estimated": any(r.reasoning_estimated for r in self.items),
+            },
+            "latency": _summary(self.latency()),
+            "cost": _num(self.cost()),
+            "cost_per_correct": _num(self.cost_per_correct()),
+            "by_difficulty": {k: _est(v) for k, v in self.by("difficulty").items()},
+        }
+        if items:
+            out["items"] = [
+                {
+                    "id": r.id,
+                    "answer": r.answer,
+                    "correct": r.correct,
+                    "outcome": r.outcome,
+                    "reason": r.reason,
+                }
+                for r in self.items
+            ]
+        return out
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or math.isnan(x) else round(x, 6)
+
+
+def _summary(s: Summary) -> dict[str, Any]:
+    return {"n": s.n, "mean": _num(s.mean), "p50": _num(s.p50), "p95": _num(s.p95)}
+
+
+def _est(e: Estimate) -> dict[str, Any]:
+    return {
+        "n": e.n,
+        "accuracy": _num(e.mean),
+        "ci_low": _num(e.ci_low),
+        "ci_high": _num(e.ci_high),
+    }
+
+
+def score_results(
+    lines: Iterable[Mapping[str, Any]],
+    items: Mapping[str, EvalItem],
+    *,
+    label: str,
+    scorer: str | None = None,
+    style: str = "auto",
+    latencies: Mapping[str, float] | None = None,
+    catalog: Catalog | None = None,
+) -> ModelScore:
+    """Score parsed Batch output ``lines`` against ``items`` (by id); see the module docstring."""
+    found: dict[str, ItemResult] = {}
+    models: dict[str, int] = {}
+    for line in lines:
+        cid = str(line.get("custom_id"))
+        item = items.get(cid)
+        if item is None or cid in found:
+            continue  # not in this eval set (or a duplicate line): ignored
+        ex = extract_result(line, style)
+        body = (line.get("response") or {}).get("body")
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            models[body["model"]] = models.get(body["model"], 0) + 1
+        if ex.error is not None or ex.truncated:
+            sc_answer, correct, value, reason = (
+                None,
+                False,
+                0.0,
+                ex.error or "cut off while thinking",
+            )
+            what = "error" if ex.error is not None else "truncated"
+        else:
+            score = score_answer(ex.answer, item, scorer)
+            what = outcome(ex, score)
+            sc_answer, correct, value, reason = (
+                score.extracted,
+                score.correct,
+                score.value,
+                score.reason,
+            )
+        found[cid] = ItemResult(
+            cid,
+            what,
+            sc_answer,
+            correct,
+            value,
+            reason,
+            ex.tokens_in,
+            ex.tokens_out,
+            ex.reasoning_tokens,
+            ex.reasoning_tokens_estimated,
+            latencies.get(cid) if latencies else None,
+            _str(item.difficulty),
+            item.group,
+        )
+    results = [
+        found.get(i)
+        or ItemResult(
+            i,
+            "missing",
+            None,
+            False,
+            0.0,
+            "no result line",
+            difficulty=_str(it.difficulty),
+            group=it.group,
+        )
+        for i, it in items.items()
+    ]
+    model = max(models, key=lambda m: models[m]) if models else "?"
+    price = None
+    if catalog is not None:
+        info = catalog.model(model)
+        if info.price_input is not None and info.price_output is not None:
+            price = (info.price_input, info.price_output)
+    return ModelScore(label, model, results, price)
+
+
+def _str(x: object) -> str | None:
+    return None if x is None else str(x)
+
+
+def read_result_lines(path: Path) -> Iterable[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: ModelScore
+    b: ModelScore
+    ids: list[str]  # the shared items
+    paired: PairedComparison  # b minus a
+    test: McNemar  # b: only A right; c: only B right
+
+    def to_json(self) -> dict[str, Any]:
+        def side(m: ModelScore) -> dict[str, Any]:
+            sub = ModelScore(m.label, m.model, [m.by_id[i] for i in self.ids], m.price)
+            j = sub.to_json(items=False)
+            return {
+                k: j[k]
+                for k in (
+                    "label",
+                    "model",
+                    "n",
+                    "correct",
+                    "accuracy",
+                    "ci_low",
+                    "ci_high",
+                    "truncated",
+                    "unparsed",
+                    "tokens",
+                    "latency",
+                    "cost",
+                    "cost_per_correct",
+                )
+            }
+
+        return {
+            "n": len(self.ids),
+            "a": side(self.a),
+            "b": side(self.b),
+            "diff": _num(self.paired.diff),
+            "diff_se": _num(self.paired.se),
+            "diff_ci_low": _num(self.paired.ci_low),
+            "diff_ci_high": _num(self.paired.ci_high),
+            "clustered": self.paired.clustered,
+            "mcnemar": {"b": self.test.b, "c": self.test.c, "p": _num(self.test.p_value)},
+            "overthinking": self.overthinking(),
+        }
+
+    def overthinking(self) -> dict[str, Any]:
+        """Output tokens on the items both got right: what each spent where both succeed."""
+        both = [i for i in self.ids if self.a.by_id[i].correct and self.b.by_id[i].correct]
+        a = summarize(self.a.by_id[i].tokens_out for i in both)
+        b = summarize(self.b.by_id[i].tokens_out for i in both)
+        return {"items": len(both), "a_output_tokens": _summary(a), "b_output_tokens": _summary(b)}
+
+
+def compare(a: ModelScore, b: ModelScore) -> Comparison:
+    ids = [
+        i
+        for i in a.by_id
+        if i in b.by_id and a.by_id[i].outcome != "missing" and b.by_id[i].outcome != "missing"
+    ]
+    va = [a.by_id[i].value for i in ids]
+    vb = [b.by_id[i].value for i in ids]
+    groups = [a.by_id[i].group for i in ids]
+    paired = paired_comparison(vb, va, groups if any(groups) else None)
+    test = mcnemar([a.by_id[i].correct for i in ids], [b.by_id[i].correct for i in ids])
+    return Comparison(a, b, ids, paired, test)

@@ -1,0 +1,217 @@
+"""fanout eval / score / compare / report, end to end: real runner, real simulator, real files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from runner.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+R1 = "deepseek-ai/DeepSeek-R1"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
+
+
+def small_set(tmp_path: Path, per_task: int = 6) -> Path:
+    """The first items of each bundled task."""
+    seen: dict[str, int] = {}
+    lines = []
+    for line in (ROOT / "jobs/evals/mixed.jsonl").read_text().splitlines():
+        task = json.loads(line)["metadata"]["task"]
+        if seen.get(task, 0) < per_task:
+            seen[task] = seen.get(task, 0) + 1
+            lines.append(line)
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def fanout(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_eval_runs_scores_compares_reports_and_resumes(tmp_path: Path) -> None:
+    evalset = small_set(tmp_path)
+    out = tmp_path / "out"
+    args = (
+        "eval",
+        str(evalset),
+        "--sim",
+        "--model",
+        LLAMA,
+        "--model",
+        R1,
+        "--db",
+        str(tmp_path / "s.db"),
+        "--out-dir",
+        str(out),
+        "--no-progress",
+    )
+    code, output = fanout(*args)
+    assert code == 0, output
+    assert "McNemar b=" in output and "Simulated models" in output
+    summary = json.loads((out / "summary.json").read_text())
+    models = {m["model"]: m for m in summary["models"]}
+    assert set(models) == {LLAMA, R1}
+    for m in models.values():
+        assert m["n"] == 36
+        assert m["errors"] == 0 and m["missing"] == 0
+        assert m["ci_low"] <= m["accuracy"] <= m["ci_high"]
+        assert len(m["items"]) == 36
+    assert models[R1]["tokens"]["reasoning"]["mean"] > 100
+    assert models[LLAMA]["cost"] is not None and models[R1]["cost"] > models[LLAMA]["cost"]
+    comparison = summary["comparisons"][0]
+    assert comparison["n"] == 36
+    assert comparison["diff"] == pytest.approx(models[R1]["accuracy"] - models[LLAMA]["accuracy"])
+    page = (out / "report.html").read_text()
+    assert "<svg" in page and "<table>" in page
+    for fetch in ("<script", "<link", "src=", "href=", "@import", "url("):
+        assert fetch not in page  # opens offline: nothing to fetch
+    assert (out / "report.md").read_text().startswith("# fanout eval")
+
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        before = conn.execute("SELECT sum(attempts), count(*) FROM jobs").fetchone()
+    code, output = fanout(*args)  # the same command again: nothing is sent twice
+    assert code == 0, output
+    assert output.count("already done") == 2
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT sum(attempts), count(*) FROM jobs").fetchone() == before
+        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    assert json.loads((out / "summary.json").read_text()) == summary
+
+
+def result(
+    cid: str,
+    content: str | None,
+    *,
+    finish: str = "stop",
+    error: bool = False,
+    reasoning: str | None = None,
+) -> dict[str, Any]:
+    if error:
+        return {
+            "id": "x",
+            "custom_id": cid,
+            "response": None,
+            "error": {"code": "server_error_exhausted", "message": "gave up"},
+        }
+    body = {
+        "model": LLAMA,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish,
+                "message": {"role": "assistant", "content": content, "reasoning": reasoning},
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+    }
+    return {
+        "id": "x",
+        "custom_id": cid,
+        "response": {"status_code": 200, "request_id": "r", "body": body},
+        "error": None,
+    }
+
+
+def write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_score_json_counts_truncated_and_unparsed_apart(tmp_path: Path) -> None:
+    evalset = write(
+        tmp_path / "e.jsonl",
+        [
+            {"id": "a", "input": "2+2?", "target": 4},
+            {"id": "b", "input": "3+3?", "target": 6},
+            {"id": "c", "input": "Pick", "target": "B", "choices": ["x", "y", "z"]},
+            {"id": "d", "input": "4+4?", "target": 8},
+            {"id": "e", "input": "5+5?", "target": 10},
+            {"id": "f", "input": "6+6?", "target": 12},
+            {"id": "g", "input": "7+7?", "target": 14},
+        ],
+    )
+    results = write(
+        tmp_path / "r.jsonl",
+        [
+            result("a", "<think>2 and 2</think>\n\nAnswer: 4"),
+            result("b", "I think it is 7. Answer: 7"),
+            result("c", "ANSWER: $B$"),
+            result("d", "<think>let me think about 4+4", finish="length"),
+            result("e", "no idea"),
+            result("f", "", error=True),
+            # g has no line at all
+        ],
+    )
+    code, output = fanout("score", str(results), "--evalset", str(evalset), "--json")
+    assert code == 0, output
+    data = json.loads(output)
+    assert (data["n"], data["correct"]) == (7, 2)
+    assert data["accuracy"] == pytest.approx(2 / 7)
+    assert data["ci_low"] < 2 / 7 < data["ci_high"]
+    assert (data["truncated"], data["unparsed"], data["errors"], data["missing"]) == (1, 1, 1, 1)
+    items = {i["id"]: i for i in data["items"]}
+    assert items["a"]["answer"] == "4" and items["a"]["correct"]
+    assert items["b"]["answer"] == "7" and not items["b"]["correct"]
+    assert items["c"]["answer"] == "B" and items["c"]["correct"]
+    assert items["d"]["outcome"] == "truncated" and items["d"]["answer"] is None
+    assert items["e"]["outcome"] == "unparsed"
+    assert all({"id", "answer", "correct", "reason"} <= set(i) for i in data["items"])
+
+
+def test_compare_json_pairs_two_result_files(tmp_path: Path) -> None:
+    items = [{"id": f"q{i}", "input": f"{i}+1?", "target": i + 1} for i in range(20)]
+    evalset = write(tmp_path / "e.jsonl", items)
+    a = write(
+        tmp_path / "a.jsonl",
+        [result(f"q{i}", f"Answer: {i + 1 if i < 8 else 0}") for i in range(20)],
+    )
+    b = write(
+        tmp_path / "b.jsonl",
+        [result(f"q{i}", f"Answer: {i + 1 if i >= 4 else 0}") for i in range(20)],
+    )
+    code, output = fanout("compare", str(a), str(b), "--evalset", str(evalset), "--json")
+    assert code == 0, output
+    data = json.loads(output)
+    assert data["n"] == 20
+    assert data["a"]["accuracy"] == pytest.approx(8 / 20)
+    assert data["b"]["accuracy"] == pytest.approx(16 / 20)
+    assert data["diff"] == pytest.approx(0.4)
+    assert data["mcnemar"]["b"] == 4 and data["mcnemar"]["c"] == 12  # only A / only B right
+    assert data["mcnemar"]["p"] == pytest.approx(0.0768, abs=1e-4)  # 2*P(X<=4), X~Bin(16,.5)
+    assert data["diff_ci_low"] < 0.4 < data["diff_ci_high"]
+    code, output = fanout(
+        "report", str(a), str(b), "--evalset", str(evalset), "--out", str(tmp_path / "r.html")
+    )
+    assert code == 0, output
+    assert "McNemar" in (tmp_path / "r.html").read_text()
+
+
+def test_bad_eval_set_names_the_line_and_sends_nothing(tmp_path: Path) -> None:
+    evalset = tmp_path / "e.jsonl"
+    evalset.write_text('{"id": "a", "input": "x", "target": 1}\n{"id": "a", "input": "y"}\n')
+    code, output = fanout(
+        "eval", str(evalset), "--sim", "--model", LLAMA, "--db", str(tmp_path / "s.db")
+    )
+    assert code == 2
+    assert f"{evalset}:2:" in output
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_unknown_scorer_is_a_usage_error(tmp_path: Path) -> None:
+    evalset = write(tmp_path / "e.jsonl", [{"id": "a", "input": "x", "target": 1}])
+    results = write(tmp_path / "r.jsonl", [result("a", "Answer: 1")])
+    code, output = fanout("score", str(results), "--evalset", str(evalset), "--scorer", "nope")
+    assert code == 2 and "unknown scorer 'nope'" in output
