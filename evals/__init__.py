@@ -17,6 +17,7 @@ the ``judge`` scorer, which grades through the runner, is not among them.
 from ._errors import EvalSetInvalid, ScorerError
 from ._evalset import EvalItem, iter_evalset, job_body, read_evalset
 from ._extract import REASONING_STYLES, Extraction, extract, extract_result
+from ._judge import JUDGE_SYSTEM, judge_body, parse_grade
 from ._registry import Score, Scorer, get_scorer, register_scorer, scorer_names
 from ._scorers import DEFAULT_TOLERANCE, Outcome, infer_scorer, normalize, outcome, score_answer
 from ._stats import (
@@ -37,6 +38,7 @@ from ._stats import (
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "JUDGE_SYSTEM",
     "REASONING_STYLES",
     "Estimate",
     "EvalItem",
@@ -56,12 +58,14 @@ __all__ = [
     "infer_scorer",
     "iter_evalset",
     "job_body",
+    "judge_body",
     "mcnemar",
     "mcnemar_p",
     "normalize",
     "outcome",
     "paired_bootstrap",
     "paired_comparison",
+    "parse_grade",
     "pass_rate",
     "percentile",
     "read_evalset",

@@ -14,8 +14,9 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,13 @@ import click
 
 from runner import Catalog, FanoutError, Store, UsageError
 from runner._lock import StateLock
-from runner._run import RunOptions, RunReport, prepare_run, run_jobs
+from runner._run import RunOptions, prepare_run, run_jobs
+from runner._schema import RunRow
 
 from ._evalset import EvalItem, job_body, read_evalset
-from ._registry import scorer_names
+from ._extract import extract_result
+from ._judge import judge_body
+from ._registry import get_scorer, scorer_names
 from ._report import write_report
 from ._results import ModelScore, compare, read_result_lines, score_results
 
@@ -106,6 +110,7 @@ def _check_scorer(scorer: str | None) -> None:
     help="Completion budget per item (thinking included).",
 )
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.0, show_default=True)
+@click.option("--judge-model", help="Model that grades items scored by 'judge' (by rubric).")
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def eval_command(
@@ -124,6 +129,7 @@ def eval_command(
     timeout: float,
     max_tokens: int,
     temperature: float,
+    judge_model: str | None,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -135,6 +141,12 @@ def eval_command(
         items = read_evalset(evalset)
         if len(set(models)) != len(models):
             raise UsageError("each --model may be given once")
+        judged = sum(1 for i in items if (i.scorer or scorer) == "judge")
+        if judged and judge_model is None:
+            raise UsageError(
+                f"{evalset}: {judged} items are scored by 'judge': pass --judge-model MODEL "
+                "(the model that grades them by rubric)"
+            )
         catalog = Catalog.load()
         if tier is not None:
             catalog.limits(tier.lower(), "")
@@ -161,7 +173,8 @@ def eval_command(
             )
             plans.append((model, opts))
         with StateLock(db_path), Store.open(db_path) as store:
-            scores = _run_all(store, plans, items, catalog, api_key, sim, scorer)
+            target_ = _Target(target, api_key, sim)
+            scores = _run_all(store, plans, items, catalog, target_, scorer, judge_model)
         if scores is None:
             sys.exit(EXIT_INTERRUPTED)
         summary = _summary_json(scores)
@@ -181,77 +194,152 @@ def eval_command(
                 click.echo("Simulated models: accuracies are the simulator's stated parameters.")
 
 
+@dataclass
+class _Target:
+    """Where requests go: a base URL and key, or the simulator with an answer key."""
+
+    base_url: str
+    api_key: str | None
+    sim: bool
+
+    @contextmanager
+    def serving(self, pairs: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, str | None]]:
+        if not self.sim:
+            yield self.base_url, self.api_key
+            return
+        from runner.sim import SimConfig, SimServer
+        from runner.sim._answers import AnswerKey
+
+        config = SimConfig(
+            latency=(0.05, 0.3),
+            rpm=6000,
+            tpm=2_000_000,
+            answers=AnswerKey.build(pairs),
+            token_seconds=0.0005,
+            seed=1,
+        )
+        with SimServer(config).run_in_thread() as url:
+            yield url, None
+
+
+def _run_plans(
+    store: Store,
+    prepared: list[tuple[str, RunOptions, RunRow, bool]],
+    base_url: str,
+    api_key: str | None,
+    catalog: Catalog,
+) -> bool:
+    """Run each prepared run in turn; False if interrupted (state saved)."""
+    for label, opts, run_row, resumed in prepared:
+        assert run_row.id is not None
+        before = store.counts(run_row.id)
+        if resumed:
+            msg = f"run {run_row.id}, {before.succeeded} of {before.total} already done"
+        else:
+            msg = f"run {run_row.id}, {before.total} requests"
+        click.echo(f"{label}: {msg}", err=True)
+        report = run_jobs(
+            store,
+            run_row,
+            opts,
+            base_url=base_url,
+            api_key=api_key,
+            resumed=resumed,
+            catalog=catalog,
+        )
+        if report.stats.aborted is not None:
+            raise FanoutError(f"the server refused the run: {report.stats.aborted}")
+        if report.interrupted:
+            click.echo("Interrupted. State saved; rerun the same command to resume.", err=True)
+            return False
+    return True
+
+
+def _results(store: Store, run_row: RunRow) -> Iterator[dict[str, Any]]:
+    assert run_row.id is not None
+    return (json.loads(r.to_json()) for r in store.iter_results(run_row.id))
+
+
 def _run_all(
     store: Store,
     plans: list[tuple[str, RunOptions]],
     items: list[EvalItem],
     catalog: Catalog,
-    api_key: str | None,
-    sim: bool,
+    target: _Target,
     scorer: str | None,
+    judge_model: str | None,
 ) -> list[ModelScore] | None:
     by_id = {item.id: item for item in items}
     prepared = [(model, opts, *prepare_run(store, opts)) for model, opts in plans]
-
-    def run_each(base_url: str, key: str | None) -> list[RunReport]:
-        reports = []
-        for model, opts, run_row, resumed in prepared:
-            assert run_row.id is not None
-            before = store.counts(run_row.id)
-            if resumed:
-                click.echo(
-                    f"{model}: run {run_row.id}, {before.succeeded} of {before.total} already done",
-                    err=True,
-                )
-            else:
-                click.echo(f"{model}: run {run_row.id}, {before.total} items", err=True)
-            report = run_jobs(
-                store,
-                run_row,
-                opts,
-                base_url=base_url,
-                api_key=key,
-                resumed=resumed,
-                catalog=catalog,
-            )
-            reports.append(report)
-            if report.interrupted or report.stats.aborted is not None:
-                break
-        return reports
-
-    if sim:
-        from runner.sim import SimConfig, SimServer
-        from runner.sim._answers import AnswerKey
-
-        key = AnswerKey.build(_answer_pairs(items))
-        config = SimConfig(
-            latency=(0.05, 0.3), rpm=1800, tpm=1_000_000, answers=key, token_seconds=0.0005, seed=1
-        )
-        with SimServer(config).run_in_thread() as url:
-            reports = run_each(url, None)
-    else:
-        reports = run_each(plans[0][1].target, api_key)
-    for report in reports:
-        if report.interrupted:
-            click.echo("Interrupted. State saved; rerun the same command to resume.", err=True)
+    with target.serving(_answer_pairs(items)) as (url, key):
+        if not _run_plans(store, prepared, url, key, catalog):
             return None
-        if report.stats.aborted is not None:
-            raise FanoutError(f"the server refused the run: {report.stats.aborted}")
+    verdicts: dict[str, dict[str, str | None]] = {}
+    judged = [i for i in items if (i.scorer or scorer) == "judge"]
+    if judged and judge_model is not None:
+        judge_plans = []
+        sim_pairs: list[tuple[str, Any]] = []
+        for model, opts, run_row, _ in prepared:
+            answers = {
+                line["custom_id"]: extract_result(line).answer for line in _results(store, run_row)
+            }
+            lines = []
+            for item in judged:
+                candidate = answers.get(item.id)
+                if candidate is None:
+                    continue  # failed or cut off: nothing to judge, reported as such
+                body = judge_body(
+                    item, candidate, model=judge_model, max_tokens=1024, temperature=0.0
+                )
+                lines.append(json.dumps({"custom_id": item.id, "body": body}, sort_keys=True))
+                if target.sim:
+                    sim_pairs.append(_judge_pair(item, candidate, body))
+            jobs_path = opts.jobs_path.with_name(
+                opts.jobs_path.name.replace(".jobs.jsonl", ".judge.jobs.jsonl")
+            )
+            write_if_changed(jobs_path, "\n".join(lines) + "\n" if lines else "")
+            if not lines:
+                continue
+            judge_opts = replace(
+                opts,
+                jobs_path=jobs_path,
+                out_path=jobs_path.with_name(
+                    jobs_path.name.replace(".jobs.jsonl", ".results.jsonl")
+                ),
+            )
+            judge_plans.append((model, judge_opts))
+        prepared_judge = [(f"judge of {m}", o, *prepare_run(store, o)) for m, o in judge_plans]
+        with target.serving(sim_pairs) as (url, key):
+            if not _run_plans(store, prepared_judge, url, key, catalog):
+                return None
+        for (model, _o), (_l, _opts, run_row, _r) in zip(judge_plans, prepared_judge, strict=True):
+            verdicts[model] = {
+                line["custom_id"]: extract_result(line).answer for line in _results(store, run_row)
+            }
     scores = []
     for model, _opts, run_row, _resumed in prepared:
         assert run_row.id is not None
-        lines = (json.loads(r.to_json()) for r in store.iter_results(run_row.id))
         score = score_results(
-            lines,
+            _results(store, run_row),
             by_id,
             label=model,
             scorer=scorer,
             latencies=store.latencies(run_row.id),
             catalog=catalog,
+            verdicts=verdicts.get(model, {}),
         )
         score.model = model
         scores.append(score)
     return scores
+
+
+def _judge_pair(item: EvalItem, candidate: str, body: dict[str, Any]) -> tuple[str, Any]:
+    """For the simulated judge: the verdict a careful grader would give (normalized match)."""
+    from runner.sim._answers import AnswerSpec
+
+    right = get_scorer("normalized")(candidate, item).correct
+    verdict = "CORRECT" if right else "INCORRECT"
+    return body["messages"][-1]["content"], AnswerSpec(verdict, "judge", "easy")
 
 
 def _answer_pairs(items: Sequence[EvalItem]) -> Iterator[tuple[str, Any]]:
@@ -264,6 +352,8 @@ def _answer_pairs(items: Sequence[EvalItem]) -> Iterator[tuple[str, Any]]:
             continue
         target: Any = item.targets[0]
         scorer = item.scorer or ("choice" if item.choices else "exact")
+        if scorer == "judge":
+            scorer = "normalized"  # the model answers in words; the judge grades them
         if scorer == "json" and isinstance(target, str):
             target = json.loads(target)
         yield prompt, AnswerSpec(target, scorer, str(item.difficulty or "medium"), item.choices)

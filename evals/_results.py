@@ -180,6 +180,7 @@ def score_results(
     style: str = "auto",
     latencies: Mapping[str, float] | None = None,
     catalog: Catalog | None = None,
+    verdicts: Mapping[str, str | None] | None = None,
 ) -> ModelScore:
     """Score parsed Batch output ``lines`` against ``items`` (by id); see the module docstring."""
     found: dict[str, ItemResult] = {}
@@ -201,15 +202,16 @@ def score_results(
                 ex.error or "cut off while thinking",
             )
             what = "error" if ex.error is not None else "truncated"
+        elif (item.scorer or scorer) == "judge":
+            # The judge's reply decides; the answer shown is the model's own.
+            score = score_answer((verdicts or {}).get(cid), item, scorer)
+            what = outcome(ex, score)
+            sc_answer, correct, value, reason = ex.answer, score.correct, score.value, score.reason
         else:
             score = score_answer(ex.answer, item, scorer)
             what = outcome(ex, score)
-            sc_answer, correct, value, reason = (
-                score.extracted,
-                score.correct,
-                score.value,
-                score.reason,
-            )
+            sc_answer, correct, value = score.extracted, score.correct, score.value
+            reason = score.reason
         found[cid] = ItemResult(
             cid,
             what,

@@ -22,8 +22,8 @@ answers) and gives 1 or 0; a reply it cannot read at all is ``unparsed``, not wr
 `score_answer` picks the item's own ``scorer`` first, then the one asked for the set, then
 one inferred from the item: ``choice`` with choices, ``numeric`` for number targets,
 ``normalized``  otherwise. `outcome` sorts a reply into correct, wrong, unparsed, truncated
-or error, so all reports count the same way. (``judge``, a model grading by rubric, needs
-the runner and is not here.)
+or error, so all reports count the same way. ``judge`` (a model grading by rubric) is in
+`_judge`: its verdicts come from requests run through the runner by ``fanout eval``.
 """
 
 from __future__ import annotations

@@ -120,6 +120,8 @@ def eval_reply(
 
 def _wrong(spec: AnswerSpec, u: float) -> Any:
     target = spec.target
+    if spec.scorer == "judge":  # a judge gets the verdict wrong
+        return "INCORRECT" if target == "CORRECT" else "CORRECT"
     if isinstance(target, list) and target:
         target = target[0]
     if spec.scorer == "choice" and spec.choices:

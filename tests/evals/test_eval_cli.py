@@ -215,3 +215,60 @@ def test_unknown_scorer_is_a_usage_error(tmp_path: Path) -> None:
     results = write(tmp_path / "r.jsonl", [result("a", "Answer: 1")])
     code, output = fanout("score", str(results), "--evalset", str(evalset), "--scorer", "nope")
     assert code == 2 and "unknown scorer 'nope'" in output
+
+
+def test_judge_scorer_grades_through_the_runner_and_resumes(tmp_path: Path) -> None:
+    capitals = [
+        ("France", "Paris"),
+        ("Japan", "Tokyo"),
+        ("Kenya", "Nairobi"),
+        ("Peru", "Lima"),
+        ("Norway", "Oslo"),
+        ("Egypt", "Cairo"),
+        ("Chile", "Santiago"),
+        ("Iran", "Tehran"),
+    ]
+    evalset = write(
+        tmp_path / "e.jsonl",
+        [
+            {
+                "id": f"cap-{i}",
+                "input": f"What is the capital of {country}? End with 'Answer: X'.",
+                "target": city,
+                "scorer": "judge",
+                "metadata": {"rubric": "Correct if it names the city.", "difficulty": "medium"},
+            }
+            for i, (country, city) in enumerate((capitals * 3)[:20])
+        ],
+    )
+    db = str(tmp_path / "s.db")
+    args = (
+        "eval",
+        str(evalset),
+        "--sim",
+        "--model",
+        LLAMA,
+        "--db",
+        db,
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--no-progress",
+    )
+    code, output = fanout(*args)
+    assert code == 2 and "--judge-model" in output  # judged items need a judge
+    code, output = fanout(*args, "--judge-model", R1)
+    assert code == 0, output
+    assert "judge of " + LLAMA in output
+    judge_jobs = (tmp_path / "out" / f"{LLAMA.replace('/', '_')}.judge.jobs.jsonl").read_text()
+    assert judge_jobs.count("GRADE: CORRECT") == 20  # the instruction, once per answer
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    items = summary["models"][0]["items"]
+    assert {i["outcome"] for i in items} <= {"correct", "wrong"}
+    assert all(i["reason"] == "judged by rubric" for i in items)
+    with sqlite3.connect(db) as conn:
+        before = conn.execute("SELECT sum(attempts) FROM jobs").fetchone()
+        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    code, output = fanout(*args, "--judge-model", R1)
+    assert code == 0, output
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT sum(attempts) FROM jobs").fetchone() == before

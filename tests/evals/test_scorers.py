@@ -38,6 +38,7 @@ def test_builtin_names() -> None:
         "exact",
         "includes",
         "json",
+        "judge",
         "normalized",
         "numeric",
         "regex",
@@ -416,3 +417,16 @@ def test_user_scorer_that_does_not_import() -> None:
         get_scorer("/no/such/file.py:f")
     with pytest.raises(ScorerError, match="module:function"):
         get_scorer("module:")
+
+
+def test_judge_reads_the_last_grade_of_the_judges_reply() -> None:
+    from evals import EvalItem, parse_grade, score_answer
+
+    item = EvalItem(id="q", target="Paris", input="Capital of France?", scorer="judge")
+    assert parse_grade("GRADE: INCORRECT ... on reflection GRADE: CORRECT") is True
+    assert parse_grade("grade: **incorrect**") is False
+    assert parse_grade("I think it is right") is None
+    assert score_answer("Looks right.\nGRADE: CORRECT", item).correct
+    assert not score_answer("GRADE: INCORRECT", item).correct
+    assert score_answer("no verdict here", item).unparsed
+    assert score_answer(None, item).unparsed
