@@ -105,18 +105,38 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
             ],
         )
     )
+    groups = sorted({k for s in scores for k in s.by("group")})
+    if groups != ["-"]:
+        tables.append(
+            (
+                "Accuracy by group",
+                ["group", *(s.model for s in scores)],
+                [
+                    [
+                        g,
+                        *(
+                            _pct(s.by("group")[g].mean) if g in s.by("group") else "-"
+                            for s in scores
+                        ),
+                    ]
+                    for g in groups
+                ],
+            )
+        )
     if len(scores) > 1:
         rows = []
         for other in scores[1:]:
             c = compare(scores[0], other)
             p, t = c.paired, c.test
             ot = c.overthinking()
+            boot = c.bootstrap()
             rows.append(
                 [
                     f"{other.model} - {scores[0].model}",
                     str(len(c.ids)),
                     f"{100 * p.diff:+.1f}",
                     f"{100 * p.ci_low:+.1f} to {100 * p.ci_high:+.1f}",
+                    f"{100 * (boot['ci_low'] or 0):+.1f} to {100 * (boot['ci_high'] or 0):+.1f}",
                     str(t.b),
                     str(t.c),
                     f"{t.p_value:.3g}",
@@ -132,7 +152,8 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
                     "pair",
                     "shared items",
                     "difference (points)",
-                    "95% interval",
+                    "95% interval (paired SE)",
+                    "95% interval (bootstrap)",
                     "McNemar b",
                     "McNemar c",
                     "p (exact)",

@@ -35,6 +35,7 @@ from ._stats import (
     PairedComparison,
     Summary,
     mcnemar,
+    paired_bootstrap,
     paired_comparison,
     pass_rate,
     summarize,
@@ -139,6 +140,7 @@ class ModelScore:
             "cost": _num(self.cost()),
             "cost_per_correct": _num(self.cost_per_correct()),
             "by_difficulty": {k: _est(v) for k, v in self.by("difficulty").items()},
+            "by_group": {k: _est(v) for k, v in self.by("group").items()},
         }
         if items:
             out["items"] = [
@@ -302,8 +304,17 @@ class Comparison:
             "diff_ci_high": _num(self.paired.ci_high),
             "clustered": self.paired.clustered,
             "mcnemar": {"b": self.test.b, "c": self.test.c, "p": _num(self.test.p_value)},
+            "bootstrap": self.bootstrap(),
             "overthinking": self.overthinking(),
         }
+
+    def bootstrap(self) -> dict[str, Any]:
+        """A paired bootstrap interval for the difference (2,000 resamples, seed 0)."""
+        va = [self.a.by_id[i].value for i in self.ids]
+        vb = [self.b.by_id[i].value for i in self.ids]
+        groups = [self.a.by_id[i].group for i in self.ids]
+        low, high = paired_bootstrap(vb, va, groups=groups if any(groups) else None)
+        return {"ci_low": _num(low), "ci_high": _num(high), "resamples": 2000, "seed": 0}
 
     def overthinking(self) -> dict[str, Any]:
         """Output tokens on the items both got right: what each spent where both succeed."""

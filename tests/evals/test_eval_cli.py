@@ -192,6 +192,7 @@ def test_compare_json_pairs_two_result_files(tmp_path: Path) -> None:
     assert data["mcnemar"]["b"] == 4 and data["mcnemar"]["c"] == 12  # only A / only B right
     assert data["mcnemar"]["p"] == pytest.approx(0.0768, abs=1e-4)  # 2*P(X<=4), X~Bin(16,.5)
     assert data["diff_ci_low"] < 0.4 < data["diff_ci_high"]
+    assert data["bootstrap"]["ci_low"] < 0.4 < data["bootstrap"]["ci_high"]
     code, output = fanout(
         "report", str(a), str(b), "--evalset", str(evalset), "--out", str(tmp_path / "r.html")
     )
