@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def eval_command(
             )
             plans.append((model, opts))
         with StateLock(db_path), Store.open(db_path) as store:
-            target_ = _Target(target, api_key, sim)
+            target_ = _Target.for_models(target, api_key, sim, models, catalog)
             scores = _run_all(store, plans, items, catalog, target_, scorer, judge_model)
         if scores is None:
             sys.exit(EXIT_INTERRUPTED)
@@ -191,7 +191,15 @@ def eval_command(
                 f"per-item scores in {out_dir / 'summary.json'}"
             )
             if sim:
-                click.echo("Simulated models: accuracies are the simulator's stated parameters.")
+                click.echo("Simulated models: accuracies are the simulator's stated parameters:")
+                for model in models:
+                    table = target_.accuracy.get(model)
+                    stated = (
+                        ", ".join(f"{k} {v:.0%}" for k, v in table.items())
+                        if table
+                        else "the simulator's default by reasoning"
+                    )
+                    click.echo(f"  {model}: {stated} (config/models.toml)")
 
 
 @dataclass
@@ -201,6 +209,21 @@ class _Target:
     base_url: str
     api_key: str | None
     sim: bool
+    accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
+    styles: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_models(
+        cls, base_url: str, api_key: str | None, sim: bool, models: Sequence[str], catalog: Catalog
+    ) -> _Target:
+        """With ``sim``, each model's stated accuracy and reasoning style from the catalog."""
+        accuracy = {m: a for m in models if (a := catalog.sim_accuracy(m)) is not None}
+        styles = {
+            m: catalog.model(m).reasoning
+            for m in models
+            if catalog.model(m).reasoning in ("none", "field", "inline", "inline-no-open")
+        }
+        return cls(base_url, api_key, sim, accuracy, styles)
 
     @contextmanager
     def serving(self, pairs: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, str | None]]:
@@ -217,6 +240,8 @@ class _Target:
             answers=AnswerKey.build(pairs),
             token_seconds=0.0005,
             seed=1,
+            accuracy=self.accuracy,
+            styles=self.styles,
         )
         with SimServer(config).run_in_thread() as url:
             yield url, None

@@ -50,6 +50,7 @@ class ModelInfo:
     price_output: float | None
     reasoning: str  # one of REASONING_STYLES
     known: bool  # listed in models.toml
+    sim_accuracy: dict[str, float] | None = None  # the simulator's stated accuracy, if set
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD for that usage, or None when the price is unknown."""
@@ -84,6 +85,17 @@ def _price(path: Path, where: str, value: Any) -> float | None:
     return float(value)
 
 
+def _accuracy(path: Path, where: str, table: Any) -> dict[str, float] | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+        for v in table.values()
+    ):
+        raise ConfigError(f"{path}: {where} must map difficulties to accuracies in [0, 1]")
+    return {str(k): float(v) for k, v in table.items()}
+
+
 class Catalog:
     """Tiers, model classes and models, validated on load."""
 
@@ -93,7 +105,9 @@ class Catalog:
         classes: dict[str, dict[str, Limits]],
         models: dict[str, ModelInfo],
         defaults: ModelInfo,
+        sim_rows: dict[str, dict[str, float]] | None = None,
     ) -> None:
+        self.sim_rows = sim_rows or {}
         self.tiers = tiers
         self.classes = classes
         self.models = models
@@ -151,8 +165,25 @@ class Catalog:
                 _price(models_path, f"models.{name!r}.output", row.get("output")),
                 reasoning,
                 True,
+                _accuracy(models_path, f"models.{name!r}.sim_accuracy", row.get("sim_accuracy")),
             )
-        return cls(tiers, classes, models, defaults)
+        sim_rows = {}
+        for kind, table in raw_models.get("sim", {}).items():
+            checked = _accuracy(models_path, f"sim.{kind}", table)
+            if checked is not None:
+                sim_rows[str(kind)] = checked
+        return cls(tiers, classes, models, defaults, sim_rows)
+
+    def sim_accuracy(self, name: str) -> dict[str, float] | None:
+        """The simulator's stated accuracy by difficulty for ``name`` (None: its default)."""
+        info = self.model(name)
+        if info.sim_accuracy is not None:
+            return info.sim_accuracy
+        if info.reasoning in ("inline", "inline-no-open", "field"):
+            return self.sim_rows.get("reasoning")
+        if info.reasoning == "none":
+            return self.sim_rows.get("direct")
+        return None
 
     def model(self, name: str) -> ModelInfo:
         info = self.models.get(name)

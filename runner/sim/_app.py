@@ -260,15 +260,17 @@ class SimApp:
         sig = signature(endpoint, request.body)
         reply = None
         spec = self.config.answers.lookup(request.body) if self.config.answers else None
+        style = self.config.styles.get(request.model) or reasoning_style(request.model)
         if spec is not None:
             reply = eval_reply(
                 spec,
                 request.model,
                 sig,
                 seed=self.config.seed,
-                reasons=endpoint == CHAT and reasoning_style(request.model) != "none",
+                reasons=endpoint == CHAT and style != "none",
+                accuracy=self.config.accuracy.get(request.model),
             )
-        completion = synthesize(request, sig, reply)
+        completion = synthesize(request, sig, reply, style)
         delay += completion.completion_tokens * self.config.token_seconds
         ticket.completion_tokens = completion.completion_tokens
         build = chat_body if endpoint == CHAT else text_body

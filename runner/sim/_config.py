@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ._answers import AnswerKey
 from ._faults import FaultRates
+from ._inference import ReasoningStyle
 
 
 def _check_seconds(name: str, value: float) -> None:
@@ -121,6 +122,10 @@ class SimConfig:
     overload_concurrency: int | None = None  # more requests than this in progress -> 503
     answers: AnswerKey | None = field(default=None, hash=False)  # eval prompts it can answer
     token_seconds: float = 0.0  # extra latency per completion token (thinking takes time)
+    # Per model: accuracy by difficulty on answer-key prompts, and how it shows reasoning
+    # ("none", "field", "inline", "inline-no-open"); models not named use the defaults.
+    accuracy: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
+    styles: dict[str, ReasoningStyle] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         low, high = self.latency

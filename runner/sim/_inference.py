@@ -173,7 +173,12 @@ class Completion:
     cut_in_reasoning: bool = False  # an eval reply cut off while still thinking
 
 
-def synthesize(request: InferenceRequest, sig: str, reply: EvalReply | None = None) -> Completion:
+def synthesize(
+    request: InferenceRequest,
+    sig: str,
+    reply: EvalReply | None = None,
+    style: ReasoningStyle | None = None,
+) -> Completion:
     """The deterministic words for ``request`` (whose signature is ``sig``).
 
     With ``reply`` (an eval prompt the answer key knows, see :mod:`._answers`) the answer is
@@ -181,7 +186,10 @@ def synthesize(request: InferenceRequest, sig: str, reply: EvalReply | None = No
     of thinking; a ``max_tokens`` cut inside the thinking leaves it unclosed and unanswered.
     """
     digest = hashlib.sha256(sig.encode("ascii")).digest()
-    style = reasoning_style(request.model) if request.endpoint == CHAT else "none"
+    if request.endpoint != CHAT:
+        style = "none"
+    elif style is None:
+        style = reasoning_style(request.model)
     if reply is not None:
         return _eval_completion(request, sig, digest, style, reply)
     planned_filler = 5 + int.from_bytes(digest[:2], "big") % 56  # 5..60 words
