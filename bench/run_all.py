@@ -14,6 +14,7 @@ from pathlib import Path
 import limiter_fidelity
 import memory
 import overhead
+import scoring
 from _common import machine
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -84,6 +85,16 @@ def main() -> None:
             + ", ".join(str(x) for x in dynamic)
             + ".",
         ]
+    r = scoring.measure(100_000)
+    print(json.dumps(r), file=sys.stderr)
+    lines += [
+        "",
+        "### Scoring (`python bench/scoring.py --items 100000`)",
+        "",
+        f"`fanout score` on 100,000 results: {r['process_s']} s as a process "
+        f"({r['process_items_per_s']:,} items/s, peak RSS {r['peak_rss_mb']} MB); "
+        f"the scoring loop alone {r['loop_s']} s ({r['loop_items_per_s']:,} items/s).",
+    ]
     lines += ["", END]
 
     text = RESULTS.read_text() if RESULTS.exists() else f"# Benchmark results\n\n{START}\n{END}\n"
