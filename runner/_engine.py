@@ -35,6 +35,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from ._client import ApiClient, Attempt
 from ._clock import Clock, SystemClock
+from ._exceptions import StateError, first_fanout_error
 from ._limiter import Cost, Limiter
 from ._retry import Action, Backoff
 from ._schema import Status
@@ -123,6 +124,24 @@ class Engine:
     # -- the pool ---------------------------------------------------------------
 
     async def run(self) -> RunStats:
+        """Send every unfinished job; a state write failure ends the run as one `StateError`.
+
+        When the writer cannot commit (disk full, file gone read-only), what was committed
+        stays committed; the workers' sends then fail on the closed stream, and those
+        follow-on errors are dropped so the user sees the cause, once.
+        """
+        try:
+            return await self._run()
+        except BaseExceptionGroup as group:
+            state = first_fanout_error(group)
+            if not isinstance(state, StateError):
+                raise
+            raise StateError(
+                f"{state}. Results committed before this are safe: fix the cause and rerun "
+                "the same command to resume."
+            ) from None
+
+    async def _run(self) -> RunStats:
         n = self.settings.concurrency
         async with anyio.create_task_group() as outer:
             res_send, res_recv = anyio.create_memory_object_stream[JobOutcome](n)

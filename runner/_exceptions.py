@@ -23,6 +23,7 @@ from jobs import LineError
 
 __all__ = [
     "ConfigError",
+    "first_fanout_error",
     "FanoutError",
     "JobFileInvalid",
     "RunAborted",
@@ -70,3 +71,15 @@ class StateError(FanoutError):
 
 class RunAborted(FanoutError):
     exit_code = 1
+
+
+def first_fanout_error(group: BaseExceptionGroup[BaseException]) -> FanoutError | None:
+    """The first `FanoutError` in a (nested) exception group from a task group, if any."""
+    for exc in group.exceptions:
+        if isinstance(exc, FanoutError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            found = first_fanout_error(exc)
+            if found is not None:
+                return found
+    return None

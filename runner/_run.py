@@ -29,7 +29,7 @@ from jobs import Defaults, JobFile, file_sha256
 from ._catalog import Catalog, Limits
 from ._client import ApiClient
 from ._engine import Engine, EngineSettings, RunStats
-from ._exceptions import RunMismatch, StateError, UsageError
+from ._exceptions import RunMismatch, StateError, UsageError, first_fanout_error
 from ._limiter import AdaptiveLimiter, Limiter
 from ._progress import Progress
 from ._schema import RunRow
@@ -199,6 +199,11 @@ def run_jobs(
                 tg.start_soon(_watch_signals, engine)
                 await engine.run()
                 tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            error = first_fanout_error(group)
+            if error is None:
+                raise
+            raise error from None
         finally:
             progress.close()
         return engine.stats, engine.interrupted
