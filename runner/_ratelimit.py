@@ -14,6 +14,12 @@ Together sends (API notes, section 4), on 200s as well as 429s, all values **per
 A limit may be fractional (``0.1666666667`` is 10 per minute). Where both a static and a
 dynamic limit are given, the lower is the one that binds. Values that do not parse, are
 negative or not finite are ignored, never trusted.
+
+OpenAI names its headers ``x-ratelimit-limit-requests`` / ``-tokens`` and counts **per
+minute** over a window; ``x-ratelimit-limit-tokens`` is shared with Together's name but not
+its unit. A response carrying ``x-ratelimit-limit-requests`` is read the OpenAI way: limits
+divided by 60, and its ``remaining`` values (left in the current minute, not comparable
+with a per-second bucket) ignored.
 """
 
 from __future__ import annotations
@@ -71,6 +77,13 @@ def _lower(a: float | None, b: float | None) -> float | None:
 
 def parse_rate_headers(headers: Mapping[str, str]) -> RateLimitInfo:
     """The binding limits and what remains of them (``headers`` look up case-insensitively)."""
+    openai_requests = _number(headers, "x-ratelimit-limit-requests")
+    if openai_requests is not None:
+        openai_tokens = _number(headers, "x-ratelimit-limit-tokens")
+        return RateLimitInfo(
+            request_limit=openai_requests / 60 or None,
+            token_limit=(openai_tokens / 60 or None) if openai_tokens is not None else None,
+        )
     req_limit = _number(headers, "x-ratelimit-limit")
     req_remaining = _number(headers, "x-ratelimit-remaining")
     tok_limit = _first(headers, "x-ratelimit-limit-tokens", "x-tokenlimit-limit")

@@ -138,12 +138,15 @@ def _mismatch(previous: RunRow, sha: str, options_json: str, db: str) -> str:
 def make_limiter(opts: RunOptions, catalog: Catalog) -> Limiter:
     """The adaptive limiter, starting from ``--tier``, ``--rpm``/``--tpm``, or a guess.
 
-    Told nothing, it starts at tier 1 as a guess that the first response replaces (with its
-    headers) or lifts (a server that sends none).
+    Told nothing, against Together it starts at tier 1 as a guess that the first response
+    replaces (with its headers) or lifts (a server that sends none). Against another server
+    (vLLM, llama.cpp, OpenAI) told nothing, it starts unlimited and adopts limits only if the
+    server's headers state them: a guess there would only slow the first seconds down.
     """
     caps = Limits(opts.rpm, opts.tpm)
     tier = opts.tier
-    if tier is None and opts.rpm is None and opts.tpm is None:
+    together = "together" in opts.target or opts.target == "sim"
+    if tier is None and opts.rpm is None and opts.tpm is None and together:
         return AdaptiveLimiter(
             start=lambda model: catalog.limits("1", model),
             caps=caps,

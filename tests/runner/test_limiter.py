@@ -350,3 +350,18 @@ async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
     lim.release(p, status=None, headers=None)
     lim.release(p, status=None, headers=None)  # a second release is ignored
     assert lim.views()[0].in_flight == 0
+
+
+def test_openai_headers_are_per_minute_and_their_remaining_is_ignored() -> None:
+    info = parse_rate_headers(
+        {
+            "x-ratelimit-limit-requests": "5000",
+            "x-ratelimit-remaining-requests": "4999",
+            "x-ratelimit-limit-tokens": "600000",
+            "x-ratelimit-remaining-tokens": "10",
+            "x-ratelimit-reset-requests": "12ms",
+        }
+    )
+    assert info.request_limit == pytest.approx(5000 / 60)
+    assert info.token_limit == pytest.approx(10_000)
+    assert info.request_remaining is None and info.token_remaining is None
