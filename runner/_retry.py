@@ -2,9 +2,14 @@
 
 Every HTTP answer or transport error is classified once, here, into a `Decision`:
 
-- ``DONE``: a 2xx with a JSON object body. The job succeeded.
+- ``DONE``: a 2xx whose body is a completion: a JSON object with a non-empty ``choices``
+  list of objects. The job succeeded.
 - ``RETRY``: worth another attempt: 408, 409, 429, any 5xx (Cloudflare's 52x ``text/plain``
-  pages included), a connection error, a timeout, a truncated or non-JSON body.
+  pages and proxies' HTML error pages included), a connection error, a timeout, and a 2xx
+  that is not a completion (``invalid_response``): a truncated or non-JSON body, a JSON
+  array, an object without ``choices`` or with ``choices: []``. Such an answer holds no
+  result, so recording it as a success would lose the job; once the attempts are spent
+  it fails as ``invalid_response_exhausted``.
 - ``FAIL``: the request itself is wrong and will be wrong again: 400, 404, 422 and the
   other 4xx. Not retried; recorded with the server's message.
 - ``ABORT``: the account, not the request, is the problem (401 bad key, 402 no credit,
@@ -16,13 +21,18 @@ Every HTTP answer or transport error is classified once, here, into a `Decision`
 said how long to wait (``retry-after-ms``, then ``retry-after`` in seconds or as an HTTP
 date), in which case that wait is honoured, plus up to 10% jitter so that workers told the
 same thing do not return in lockstep.
+
+An error message is short, readable text: the ``message`` of Together's envelope (also when
+it is itself an object), the ``<title>`` of an HTML error page, or the start of a plain body.
 """
 
 from __future__ import annotations
 
 import enum
+import html
 import json
 import random
+import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -68,15 +78,22 @@ def classify_response(
     parsed = _json_object(body)
     if 200 <= status < 300:
         if parsed is None:
-            snippet = body[:80].decode("utf-8", "replace")
-            return Decision(
-                Action.RETRY,
-                "invalid_response",
-                f"HTTP {status} with a body that is not a JSON object: {snippet!r}",
-            ), None
+            what = _body_text(body, headers, 80)
+            message = (
+                f"HTTP {status} with a body that is not a JSON object: {what!r}"
+                if what
+                else f"HTTP {status} with an empty body"
+            )
+            return Decision(Action.RETRY, "invalid_response", message), None
+        missing = _not_a_completion(parsed)
+        if missing is not None:
+            _, error = _error_fields(status, parsed, body, headers)
+            detail = f" ({error.removeprefix(f'HTTP {status}: ')})" if "error" in parsed else ""
+            message = f"HTTP {status} without a completion: {missing}{detail}"
+            return Decision(Action.RETRY, "invalid_response", message), parsed
         return OK, parsed
 
-    code, message = _error_fields(status, parsed, body)
+    code, message = _error_fields(status, parsed, body, headers)
     retry_after = parse_retry_after(headers)
     if status == 429:
         return Decision(Action.RETRY, code, message, retry_after, rate_limited=True), parsed
@@ -170,7 +187,23 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _error_fields(status: int, parsed: dict[str, Any] | None, body: bytes) -> tuple[str, str]:
+def _not_a_completion(parsed: dict[str, Any]) -> str | None:
+    """What keeps a 2xx JSON object from being a chat or text completion, if anything."""
+    choices = parsed.get("choices")
+    if choices is None:
+        return "no 'choices'"
+    if not isinstance(choices, list):
+        return "'choices' is not a list"
+    if not choices:
+        return "'choices' is empty"
+    if not all(isinstance(c, dict) for c in choices):
+        return "a choice is not an object"
+    return None
+
+
+def _error_fields(
+    status: int, parsed: dict[str, Any] | None, body: bytes, headers: httpx.Headers
+) -> tuple[str, str]:
     """The (code, message) of an error answer, from Together's envelope when there is one."""
     default_code = "rate_limit" if status == 429 else f"http_{status}"
     if parsed is not None:
@@ -185,8 +218,33 @@ def _error_fields(status: int, parsed: dict[str, Any] | None, body: bytes) -> tu
             return default_code, f"HTTP {status}: {err}"
         if "message" in parsed:
             return default_code, f"HTTP {status}: {parsed['message']}"
-    text = body[:200].decode("utf-8", "replace").strip()
+    text = _body_text(body, headers, 200)
     return default_code, f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _body_text(body: bytes, headers: httpx.Headers, limit: int) -> str:
+    """A short line of text from a non-JSON body: an HTML page's title, else its start.
+
+    Gateways and proxies (nginx, Cloudflare, load balancers) answer 502/503/504 with whole
+    HTML pages; their title ("502 Bad Gateway") says it all, the markup would drown it.
+    """
+    text = body[:8192].decode("utf-8", "replace")
+    is_html = "html" in headers.get("content-type", "").lower() or text.lstrip().startswith("<")
+    if is_html:
+        title = _TITLE.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", _HIDDEN.sub(" ", text))
+        text = " ".join(html.unescape(text).split())
+        return f"{_clip(text, limit)} (an HTML page)" if text else "an HTML page"
+    return _clip(" ".join(text.split()), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def _describe(exc: BaseException) -> str:

@@ -135,9 +135,19 @@ ALTER TABLE jobs ADD COLUMN est_prompt INTEGER;
 ALTER TABLE jobs ADD COLUMN max_completion INTEGER;
 """
 
+# 0003: resuming a large run. The feeder asks for unfinished jobs in id order: a partial
+# index holds only those, so a rerun with 1,000 of 1,000,000 jobs left reads 1,000 entries,
+# not the table. Counting by status (progress, status) reads a covering index, not the rows
+# with their response bodies.
+_M0003 = """
+CREATE INDEX ix_jobs_unfinished ON jobs (run_id, id) WHERE status != 'succeeded';
+CREATE INDEX ix_jobs_run_status ON jobs (run_id, status, prompt_tokens, completion_tokens);
+"""
+
 # Append-only: (name, SQL). Never edit a step that has shipped; add a new one.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", _M0001),
     ("0002_token_estimate_parts", _M0002),
+    ("0003_resume_indexes", _M0003),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -40,6 +40,7 @@ __all__ = ["JobOutcome", "PendingJob", "RunCounts", "Store", "estimate_tokens"]
 _JOBS: Table = JobRow.__table__  # type: ignore[attr-defined]
 _RUNS: Table = RunRow.__table__  # type: ignore[attr-defined]
 IMPORT_CHUNK = 2000
+_UNFINISHED = text("jobs.status != 'succeeded'")
 DEFAULT_COMPLETION_ESTIMATE = 256
 _INSERT_JOB = (
     "INSERT OR IGNORE INTO jobs (run_id, line_no, custom_id, endpoint, model, request_hash, "
@@ -349,7 +350,9 @@ class Store:
                 cols.est_prompt,
                 cols.max_completion,
             )
-            .where(cols.run_id == run_id, cols.id > after_id, cols.status != Status.SUCCEEDED)
+            # A literal, not a bound parameter: SQLite then uses the partial index
+            # ix_jobs_unfinished (migration 0003), whose condition is this very term.
+            .where(cols.run_id == run_id, cols.id > after_id, _UNFINISHED)
             .order_by(cols.id)
             .limit(limit)
         )

@@ -251,7 +251,8 @@ def _run_and_report(
 ) -> int:
     """Find or create the run, send what is unfinished, print the summary; the exit code."""
     run_row, resumed = prepare_run(store, opts)
-    _warn_unknown_models(catalog, (row["model"] for row in store.summary(_id(run_row))))
+    if not resumed:  # warned when the run began; a resume does not rescan a large table
+        _warn_unknown_models(catalog, (row["model"] for row in store.summary(_id(run_row))))
     if resumed:
         before = store.counts(_id(run_row))
         click.echo(
