@@ -10,8 +10,8 @@ An eval set is JSONL. Each non-blank line is one object::
 
 Keys:
 
-- ``id``: a string (or integer), unique in the file. It becomes the job's ``custom_id``, so
-  Batch results join back on it.
+- ``id``: a string (or integer) of at most 64 characters, unique in the file. It becomes
+  the job's ``custom_id``, so Batch results join back on it.
 - ``input`` (a string, sent as the user message) or ``messages`` (a chat list): exactly one.
 - ``target``: a string, a number, or a non-empty list of them (any one is accepted).
 - ``choices``: optional list of 2 to 26 options for multiple choice; they are lettered A, B,
@@ -30,7 +30,6 @@ per line, never holding the file; `read_evalset` gathers the items and raises
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from jobs import LineError
+
+# The byte-level reading and strict JSON parsing are shared with the job-file reader so
+# that both treat a BOM, CRLF, bad UTF-8, NaN or a cut-off file alike. (These are not in
+# `jobs.__all__` yet; re-exporting them there would make this import public.)
+from jobs._format import MAX_CUSTOM_ID, load_json
+from jobs._reader import read_lines
 
 from ._errors import EvalSetInvalid
 
@@ -55,7 +60,7 @@ __all__ = [
 
 Target = str | int | float
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-MAX_ID = 512  # the longest custom_id the job format takes
+MAX_ID = MAX_CUSTOM_ID  # an item's id becomes its job's custom_id
 _KEYS = frozenset({"id", "input", "messages", "target", "choices", "scorer", "metadata"})
 _ROLES = frozenset({"system", "user", "assistant", "developer"})
 
@@ -106,12 +111,7 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
     def fail(reason: str) -> LineError:
         return LineError(path, line_no, reason)
 
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except RecursionError:
-        raise fail("invalid JSON: nested too deeply") from None
+    obj = load_json(text, fail)
     if not isinstance(obj, dict):
         raise fail(f"an eval item must be a JSON object, got {_kind(obj)}")
     unknown = sorted(set(obj) - _KEYS)
@@ -156,27 +156,20 @@ def iter_evalset(path: str | Path) -> Iterator[EvalItem | LineError]:
     """
     name = str(path)
     first_line: dict[str, int] = {}  # id -> line it was first seen on
-    with Path(path).open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield LineError(name, line_no, f"not valid UTF-8 (byte {exc.start + 1})")
-                continue
-            if line_no == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            try:
-                item = parse_item(name, line_no, text)
-            except LineError as err:
-                yield err
-                continue
-            seen = first_line.setdefault(item.id, line_no)
-            if seen != line_no:
-                yield LineError(name, line_no, f"duplicate id {item.id!r} (first on line {seen})")
-                continue
-            yield item
+    for line in read_lines(path, noun="items"):
+        if isinstance(line, LineError):
+            yield line
+            continue
+        try:
+            item = parse_item(name, line.no, line.text)
+        except LineError as err:
+            yield line.explain(err)
+            continue
+        seen = first_line.setdefault(item.id, line.no)
+        if seen != line.no:
+            yield LineError(name, line.no, f"duplicate id {item.id!r} (first on line {seen})")
+            continue
+        yield item
 
 
 def read_evalset(path: str | Path, *, max_errors: int = 10) -> list[EvalItem]:
@@ -244,7 +237,10 @@ def _id(raw: object, fail: Any) -> str:
     if not item_id.strip():
         raise fail("'id' is empty")
     if len(item_id) > MAX_ID:
-        raise fail(f"'id' is {len(item_id)} characters long (at most {MAX_ID})")
+        raise fail(
+            f"'id' is {len(item_id)} characters long; at most {MAX_ID}, since it becomes "
+            "the job's custom_id (Together's Batch API limit)"
+        )
     return item_id
 
 

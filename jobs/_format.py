@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,9 +35,11 @@ __all__ = [
     "COMPLETIONS",
     "Defaults",
     "Endpoint",
+    "MAX_CUSTOM_ID",
     "Job",
     "LineError",
     "encode_body",
+    "load_json",
     "parse_line",
     "request_hash",
 ]
@@ -56,7 +59,9 @@ _ROLES = frozenset({"system", "user", "assistant", "tool", "function", "develope
 # Keys we drop from the body: we collect whole responses, so a line written for a
 # streaming client gets the same final result without the stream framing.
 _DROPPED = ("stream", "stream_options")
-MAX_CUSTOM_ID = 512
+# Together's Batch API takes custom_ids of at most 64 characters (reference section 8); the
+# same file is meant to run there too, so a longer id is refused here, before anything is sent.
+MAX_CUSTOM_ID = 64
 
 
 class LineError(ValueError):
@@ -116,15 +121,17 @@ def parse_line(path: str, line_no: int, text: str, defaults: Defaults = Defaults
     def fail(reason: str) -> LineError:
         return LineError(path, line_no, reason)
 
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except RecursionError:
-        raise fail("invalid JSON: nested too deeply") from None
+    obj = load_json(text, fail)
     if not isinstance(obj, dict):
         raise fail(f"a job line must be a JSON object, got {_kind(obj)}")
 
+    if "body" not in obj and ("url" in obj or "method" in obj):
+        # Without this, 'url' and 'method' would be taken for body keys and sent to the API.
+        has = " and ".join(repr(k) for k in ("method", "url") if k in obj)
+        raise fail(
+            f"this line has {has} but no 'body': a Batch API line carries the request "
+            "as a 'body' object"
+        )
     if "body" in obj:
         unknown = sorted(set(obj) - _BATCH_KEYS)
         if unknown:
@@ -166,6 +173,42 @@ def parse_line(path: str, line_no: int, text: str, defaults: Defaults = Defaults
     return Job(line_no=line_no, custom_id=custom_id, endpoint=endpoint, body=body)
 
 
+class _NonFinite(ValueError):
+    """A number JSON cannot carry (``NaN``, ``Infinity``, or a literal out of float range)."""
+
+
+def _reject_constant(literal: str) -> float:
+    raise _NonFinite(f"{literal} is not a JSON value (write a number or null)")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NonFinite(f"the number {literal} is out of range (it would be infinity)")
+    return value
+
+
+def load_json(text: str, fail: Any) -> object:
+    """One line's JSON value; raise ``fail(reason)`` if it is not strict JSON.
+
+    Python's json module accepts ``NaN``/``Infinity`` and turns ``1e999`` into infinity;
+    neither can be sent back out as JSON, so both are refused here. A column is counted
+    on the line without its line ending, and an error at its end says so.
+    """
+    text = text.rstrip("\r\n")
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NonFinite as exc:
+        raise fail(f"invalid JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        if exc.msg.endswith(" at"):  # "Unterminated string starting at"
+            raise fail(f"invalid JSON: {exc.msg} column {exc.colno}") from None
+        where = "at the end of the line" if exc.pos >= len(text) else f"column {exc.colno}"
+        raise fail(f"invalid JSON: {exc.msg} ({where})") from None
+    except RecursionError:
+        raise fail("invalid JSON: nested too deeply") from None
+
+
 def _custom_id(raw: object, line_no: int, fail: Any) -> str:
     if raw is None:
         return str(line_no)
@@ -175,7 +218,10 @@ def _custom_id(raw: object, line_no: int, fail: Any) -> str:
     if not cid:
         raise fail("custom_id is empty")
     if len(cid) > MAX_CUSTOM_ID:
-        raise fail(f"custom_id is {len(cid)} characters long (at most {MAX_CUSTOM_ID})")
+        raise fail(
+            f"custom_id is {len(cid)} characters long; Together's Batch API takes at most "
+            f"{MAX_CUSTOM_ID}"
+        )
     return cid
 
 
@@ -206,6 +252,8 @@ def _check_body(body: dict[str, Any], endpoint: Endpoint, fail: Any) -> None:
         for i, msg in enumerate(messages):
             if not isinstance(msg, dict):
                 raise fail(f"messages[{i}] must be an object, got {_kind(msg)}")
+            if "role" not in msg:
+                raise fail(f"messages[{i}] has no 'role'")
             role = msg.get("role")
             if role not in _ROLES:
                 raise fail(

@@ -23,9 +23,9 @@ def envelope(
 
 
 def test_2xx_json_object_is_done_and_parsed() -> None:
-    decision, parsed = classify_response(200, H(), b'{"id": "a", "choices": []}')
+    decision, parsed = classify_response(200, H(), b'{"id": "a", "choices": [{"text": "x"}]}')
     assert decision.action is Action.DONE
-    assert parsed == {"id": "a", "choices": []}
+    assert parsed == {"id": "a", "choices": [{"text": "x"}]}
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1,2]", b'{"id": "a", "cho'])
