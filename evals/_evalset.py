@@ -36,14 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs import LineError
+from jobs import MAX_CUSTOM_ID, LineError, load_json, read_lines
 
 # The byte-level reading and strict JSON parsing are shared with the job-file reader so
 # that both treat a BOM, CRLF, bad UTF-8, NaN or a cut-off file alike. (These are not in
 # `jobs.__all__` yet; re-exporting them there would make this import public.)
-from jobs._format import MAX_CUSTOM_ID, load_json
-from jobs._reader import read_lines
-
 from ._errors import EvalSetInvalid
 
 __all__ = [

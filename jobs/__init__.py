@@ -3,20 +3,23 @@
 from ._format import (
     CHAT,
     COMPLETIONS,
+    MAX_CUSTOM_ID,
     Defaults,
     Endpoint,
     Job,
     LineError,
     encode_body,
+    load_json,
     parse_line,
     request_hash,
 )
 from ._output import ResultLine
-from ._reader import JobFile, file_sha256
+from ._reader import JobFile, file_sha256, read_lines
 
 __all__ = [
     "CHAT",
     "COMPLETIONS",
+    "MAX_CUSTOM_ID",
     "Defaults",
     "Endpoint",
     "Job",
@@ -25,6 +28,8 @@ __all__ = [
     "ResultLine",
     "encode_body",
     "file_sha256",
+    "load_json",
     "parse_line",
+    "read_lines",
     "request_hash",
 ]
