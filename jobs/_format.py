@@ -18,6 +18,14 @@ A job file is JSONL. Each non-blank line is one of:
 A ``messages`` body goes to ``/v1/chat/completions``, a ``prompt`` body to ``/v1/completions``.
 A line without an id takes its line number as ``custom_id``.
 
+The body is sent as written: every field Together accepts (sampling, ``stop``, ``n``,
+``logprobs``, ``seed``, ``response_format``, ``tools``/``tool_choice``, ``reasoning_effort``,
+``reasoning``, ``chat_template_kwargs``, ``stream``...) and any field it may accept tomorrow.
+Only values that are surely wrong are refused here (a negative ``max_tokens``, ``n`` of 0,
+``logprobs`` outside 0-20, a ``tool`` message without ``tool_call_id``, a malformed tool or
+``response_format``), so a typo costs an error message, not a batch of 400s. A line with
+``"stream": true`` is fetched as a stream and stored in the non-streamed shape.
+
 `parse_line` checks one line on its own and raises `LineError` with a message a user can act
 on; the checks that need the whole file (duplicate ids) live with the importer.
 """
@@ -56,9 +64,8 @@ _URLS: dict[str, Endpoint] = {
 }
 _BATCH_KEYS = frozenset({"custom_id", "method", "url", "body"})
 _ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
-# Keys we drop from the body: we collect whole responses, so a line written for a
-# streaming client gets the same final result without the stream framing.
-_DROPPED = ("stream", "stream_options")
+_TOOL_CHOICES = frozenset({"none", "auto", "required"})
+_FORMATS = frozenset({"text", "json_object", "json_schema", "regex"})
 # Together's Batch API takes custom_ids of at most 64 characters (reference section 8); the
 # same file is meant to run there too, so a longer id is refused here, before anything is sent.
 MAX_CUSTOM_ID = 64
@@ -81,6 +88,7 @@ class Defaults:
     model: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
+    stream: bool | None = None  # --stream: ask for a streamed answer where a line does not say
 
     def apply(self, body: dict[str, Any]) -> None:
         if self.model is not None:
@@ -89,6 +97,8 @@ class Defaults:
             body.setdefault("max_tokens", self.max_tokens)
         if self.temperature is not None:
             body.setdefault("temperature", self.temperature)
+        if self.stream:
+            body.setdefault("stream", True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +176,6 @@ def parse_line(path: str, line_no: int, text: str, defaults: Defaults = Defaults
 
     custom_id = _custom_id(raw_id, line_no, fail)
     endpoint = _endpoint(body, url_endpoint, fail)
-    for key in _DROPPED:
-        body.pop(key, None)
     defaults.apply(body)
     _check_body(body, endpoint, fail)
     return Job(line_no=line_no, custom_id=custom_id, endpoint=endpoint, body=body)
@@ -250,24 +258,8 @@ def _check_body(body: dict[str, Any], endpoint: Endpoint, fail: Any) -> None:
         if not isinstance(messages, list) or not messages:
             raise fail("'messages' must be a non-empty list")
         for i, msg in enumerate(messages):
-            if not isinstance(msg, dict):
-                raise fail(f"messages[{i}] must be an object, got {_kind(msg)}")
-            if "role" not in msg:
-                raise fail(f"messages[{i}] has no 'role'")
-            role = msg.get("role")
-            if role not in _ROLES:
-                raise fail(
-                    f"messages[{i}].role must be one of {', '.join(sorted(_ROLES))}; got {role!r}"
-                )
-            content = msg.get("content")
-            if content is None:
-                if role != "assistant" or not msg.get("tool_calls"):
-                    raise fail(f"messages[{i}] has no 'content'")
-            elif not isinstance(content, str | list):
-                raise fail(
-                    f"messages[{i}].content must be a string or a list of parts, "
-                    f"got {_kind(content)}"
-                )
+            _check_message(i, msg, fail)
+        _check_tools(body, fail)
     else:
         prompt = body["prompt"]
         if not isinstance(prompt, str):
@@ -276,15 +268,157 @@ def _check_body(body: dict[str, Any], endpoint: Endpoint, fail: Any) -> None:
             raise fail("'prompt' is empty (Together rejects empty prompts)")
 
     _check_number(body, "max_tokens", fail, integer=True, low=1)
-    _check_number(body, "n", fail, integer=True, low=1)
+    _check_number(body, "n", fail, integer=True, low=1, high=128)
     _check_number(body, "temperature", fail, low=0.0, high=2.0)
     _check_number(body, "top_p", fail, low=0.0, high=1.0)
     _check_number(body, "top_k", fail, integer=True, low=1)
+    _check_number(body, "min_p", fail, low=0.0, high=1.0)
+    _check_number(body, "repetition_penalty", fail, low=0.0)
+    _check_number(body, "presence_penalty", fail, low=-2.0, high=2.0)
+    _check_number(body, "frequency_penalty", fail, low=-2.0, high=2.0)
+    _check_number(body, "seed", fail, integer=True)
+    _check_number(body, "top_logprobs", fail, integer=True, low=0, high=20)
+    logprobs = body.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):  # OpenAI's form is a boolean
+        _check_number(body, "logprobs", fail, integer=True, low=0, high=20)
+    for key in ("stream", "echo"):
+        if body.get(key) is not None and not isinstance(body[key], bool):
+            raise fail(f"'{key}' must be true or false, got {_kind(body[key])}")
+    for key in ("stream_options", "chat_template_kwargs", "logit_bias"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise fail(f"'{key}' must be an object, got {_kind(body[key])}")
     stop = body.get("stop")
     if stop is not None and not (
         isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
     ):
         raise fail("'stop' must be a string or a list of strings")
+    effort = body.get("reasoning_effort")
+    if effort is not None and (not isinstance(effort, str) or not effort):
+        raise fail(f"'reasoning_effort' must be a string such as 'low', got {_kind(effort)}")
+    reasoning = body.get("reasoning")
+    if reasoning is not None:
+        if not isinstance(reasoning, dict):
+            raise fail(
+                "'reasoning' must be an object such as {\"enabled\": true}, "
+                f"got {_kind(reasoning)}"
+            )
+        enabled = reasoning.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise fail(f"'reasoning.enabled' must be true or false, got {_kind(enabled)}")
+    _check_response_format(body.get("response_format"), fail)
+
+
+def _check_message(i: int, msg: object, fail: Any) -> None:
+    if not isinstance(msg, dict):
+        raise fail(f"messages[{i}] must be an object, got {_kind(msg)}")
+    if "role" not in msg:
+        raise fail(f"messages[{i}] has no 'role'")
+    role = msg.get("role")
+    if role not in _ROLES:
+        raise fail(f"messages[{i}].role must be one of {', '.join(sorted(_ROLES))}; got {role!r}")
+    content = msg.get("content")
+    calls = msg.get("tool_calls")
+    if calls is not None:
+        if role != "assistant":
+            raise fail(f"messages[{i}] has 'tool_calls' but only an assistant message can")
+        if not isinstance(calls, list):
+            raise fail(f"messages[{i}].tool_calls must be a list, got {_kind(calls)}")
+        for j, call in enumerate(calls):
+            where = f"messages[{i}].tool_calls[{j}]"
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict):
+                raise fail(f"{where} must be an object with a 'function' object")
+            if not isinstance(function.get("name"), str) or not function["name"]:
+                raise fail(f"{where}.function has no 'name'")
+            arguments = function.get("arguments")
+            if arguments is not None and not isinstance(arguments, str):
+                raise fail(
+                    f"{where}.function.arguments must be a JSON string, got {_kind(arguments)}"
+                )
+    if content is None:
+        if role != "assistant" or not calls:
+            raise fail(f"messages[{i}] has no 'content'")
+    elif not isinstance(content, str | list):
+        raise fail(
+            f"messages[{i}].content must be a string or a list of parts, got {_kind(content)}"
+        )
+    if role == "tool":
+        call_id = msg.get("tool_call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise fail(
+                f"messages[{i}] is a tool result without 'tool_call_id' "
+                "(the id of the assistant's call it answers)"
+            )
+
+
+def _check_tools(body: dict[str, Any], fail: Any) -> None:
+    tools = body.get("tools")
+    names: set[str] = set()
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise fail(f"'tools' must be a list, got {_kind(tools)}")
+        for i, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(function, dict):
+                raise fail(f"tools[{i}] must be an object with a 'function' object")
+            if tool.get("type", "function") != "function":
+                raise fail(f"tools[{i}].type must be 'function', got {tool.get('type')!r}")
+            name = function.get("name")
+            if not isinstance(name, str) or not name:
+                raise fail(f"tools[{i}].function has no 'name'")
+            parameters = function.get("parameters")
+            if parameters is not None and not isinstance(parameters, dict):
+                raise fail(
+                    f"tools[{i}].function.parameters must be a JSON Schema object, "
+                    f"got {_kind(parameters)}"
+                )
+            names.add(name)
+    choice = body.get("tool_choice")
+    if choice is None:
+        return
+    if isinstance(choice, str):
+        if choice not in _TOOL_CHOICES:
+            raise fail(
+                f"'tool_choice' must be 'none', 'auto', 'required' or a function, got {choice!r}"
+            )
+        return
+    function = choice.get("function") if isinstance(choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(name, str) or not name:
+        raise fail(
+            "'tool_choice' must be 'none', 'auto', 'required' or "
+            '{"type": "function", "function": {"name": ...}}'
+        )
+    if tools is not None and name not in names:
+        raise fail(f"'tool_choice' names the function {name!r}, which is not in 'tools'")
+
+
+def _check_response_format(value: object, fail: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise fail(f"'response_format' must be an object, got {_kind(value)}")
+    kind = value.get("type")
+    if kind not in _FORMATS:
+        raise fail(
+            f"'response_format.type' must be one of {', '.join(sorted(_FORMATS))}; got {kind!r}"
+        )
+    if kind == "json_schema":
+        spec = value.get("json_schema", value.get("schema"))
+        if not isinstance(spec, dict):
+            raise fail(
+                "a 'json_schema' response_format needs the schema as an object: "
+                "'json_schema': {'name': ..., 'schema': {...}} (or 'schema': {...})"
+            )
+        inner = spec.get("schema", spec) if "json_schema" in value else spec
+        if not isinstance(inner, dict):
+            raise fail(
+                f"'response_format.json_schema.schema' must be an object, got {_kind(inner)}"
+            )
+    if kind == "regex":
+        pattern = value.get("pattern")
+        if not isinstance(pattern, str) or not pattern:
+            raise fail("a 'regex' response_format needs a non-empty 'pattern' string")
 
 
 def _check_number(

@@ -18,13 +18,15 @@ header and nowhere else: not into any attribute, repr, message or record.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._retry import Decision, classify_exception, classify_response
+from ._retry import Action, Decision, classify_exception, classify_response
+from ._sse import StreamAssembler, StreamResult
 
 __all__ = ["DEFAULT_BASE_URL", "TRANSPORTS", "ApiClient", "Attempt", "Usage", "make_transport"]
 
@@ -65,6 +67,8 @@ class Attempt:
     usage: Usage | None
     headers: httpx.Headers | None
     latency: float  # seconds from send to the last byte of the body
+    ttft: float | None = None  # streamed: seconds from send to the first token
+    ttfa: float | None = None  # streamed: seconds from send to the first answer token
 
 
 class ApiClient:
@@ -104,23 +108,64 @@ class ApiClient:
         return self.base_url + path
 
     async def post(self, endpoint: str, body: bytes) -> Attempt:
-        """Send one request body (JSON bytes); classify what comes back."""
-        start = self._clock.monotonic()
+        """Send one request body (JSON bytes); classify what comes back.
+
+        The answer is read as a stream either way. An ``text/event-stream`` answer (the body
+        asked for ``"stream": true``) is reassembled by `StreamAssembler` into the response a
+        non-streamed request gets; a stream that breaks off, carries an error or ends
+        without ``[DONE]`` is a ``RETRY`` (``stream_error``), its partial text discarded.
+        """
+        clock = self._clock
+        start = clock.monotonic()
+        request = self._http.build_request("POST", self.url_for(endpoint), content=body)
+        streamed: StreamResult | None = None
         try:
-            response = await self._http.post(self.url_for(endpoint), content=body)
+            response = await self._http.send(request, stream=True)
+            try:
+                kind = response.headers.get("content-type", "")
+                if response.status_code == 200 and kind.startswith("text/event-stream"):
+                    assembler = StreamAssembler(chat=endpoint.endswith("chat/completions"))
+                    async for line in response.aiter_lines():
+                        assembler.feed(line, clock.monotonic())
+                    streamed = assembler.finish()
+                    raw = b""
+                else:
+                    raw = await response.aread()
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             return Attempt(
-                classify_exception(exc),
-                None,
-                None,
-                None,
-                None,
-                None,
-                self._clock.monotonic() - start,
+                classify_exception(exc), None, None, None, None, None, clock.monotonic() - start
             )
-        latency = self._clock.monotonic() - start
-        raw = response.content
+        latency = clock.monotonic() - start
+        if streamed is not None:
+            return self._stream_attempt(response, streamed, start, latency)
         decision, parsed = classify_response(response.status_code, response.headers, raw)
+        return self._attempt(decision, response, raw, parsed, latency)
+
+    def _stream_attempt(
+        self, response: httpx.Response, streamed: StreamResult, start: float, latency: float
+    ) -> Attempt:
+        raw = b"" if streamed.body is None else json.dumps(streamed.body).encode()
+        ttft = None if streamed.first_token is None else streamed.first_token - start
+        ttfa = None if streamed.first_answer is None else streamed.first_answer - start
+        if streamed.error is not None:
+            decision = Decision(Action.RETRY, "stream_error", streamed.error)
+            parsed = streamed.body
+        else:
+            decision, parsed = classify_response(200, response.headers, raw)
+        return self._attempt(decision, response, raw, parsed, latency, ttft, ttfa)
+
+    @staticmethod
+    def _attempt(
+        decision: Decision,
+        response: httpx.Response,
+        raw: bytes,
+        parsed: dict[str, Any] | None,
+        latency: float,
+        ttft: float | None = None,
+        ttfa: float | None = None,
+    ) -> Attempt:
         request_id = None
         usage = None
         if parsed is not None:
@@ -129,7 +174,15 @@ class ApiClient:
             usage = Usage.from_body(parsed)
         request_id = request_id or response.headers.get("x-request-id")
         return Attempt(
-            decision, response.status_code, raw, request_id, usage, response.headers, latency
+            decision,
+            response.status_code,
+            raw,
+            request_id,
+            usage,
+            response.headers,
+            latency,
+            ttft,
+            ttfa,
         )
 
     async def aclose(self) -> None:

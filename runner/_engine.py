@@ -290,6 +290,8 @@ class Engine:
             latency_ms=round(last.latency * 1000.0, 3),
             started_at=started,
             finished_at=self.clock.wall(),
+            ttft_ms=None if last.ttft is None else round(last.ttft * 1000.0, 3),
+            ttfa_ms=None if last.ttfa is None else round(last.ttfa * 1000.0, 3),
         )
 
     async def _writer(self, results: ObjectReceiveStream[JobOutcome]) -> None:

@@ -47,6 +47,7 @@ class RunOptions:
     model: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
+    stream: bool = False  # --stream: lines that do not say get "stream": true
     tier: str | None = None  # not part of the identity: limits may change between tries
     rpm: float | None = None
     tpm: float | None = None
@@ -59,15 +60,23 @@ class RunOptions:
     new_run: bool = False
 
     def defaults(self) -> Defaults:
-        return Defaults(model=self.model, max_tokens=self.max_tokens, temperature=self.temperature)
+        return Defaults(
+            model=self.model,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            stream=self.stream or None,
+        )
 
     def identity_options(self) -> dict[str, Any]:
-        return {
+        options: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "target": self.target,
         }
+        if self.stream:  # only when set, so runs made before --stream keep their identity
+            options["stream"] = True
+        return options
 
 
 @dataclass

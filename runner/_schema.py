@@ -74,6 +74,8 @@ class JobRow(SQLModel, table=True):
     total_tokens: int | None = None
     reasoning_tokens: int | None = None
     latency_ms: float | None = None
+    ttft_ms: float | None = None  # streamed: time to the first token (0004)
+    ttfa_ms: float | None = None  # streamed: time to the first answer token, after thinking (0004)
     started_at: float | None = None  # epoch seconds of the first attempt of the last try
     finished_at: float | None = None
 
@@ -144,10 +146,18 @@ CREATE INDEX ix_jobs_unfinished ON jobs (run_id, id) WHERE status != 'succeeded'
 CREATE INDEX ix_jobs_run_status ON jobs (run_id, status, prompt_tokens, completion_tokens);
 """
 
+# 0004: streamed requests record when the first token and the first answer token (after
+# the thinking) arrived, in ms from the send; NULL for requests that were not streamed.
+_M0004 = """
+ALTER TABLE jobs ADD COLUMN ttft_ms FLOAT;
+ALTER TABLE jobs ADD COLUMN ttfa_ms FLOAT;
+"""
+
 # Append-only: (name, SQL). Never edit a step that has shipped; add a new one.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", _M0001),
     ("0002_token_estimate_parts", _M0002),
     ("0003_resume_indexes", _M0003),
+    ("0004_stream_timings", _M0004),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -84,6 +84,8 @@ class JobOutcome:
     latency_ms: float | None
     started_at: float
     finished_at: float
+    ttft_ms: float | None = None  # streamed requests only
+    ttfa_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +385,8 @@ class Store:
                 total_tokens=bindparam("b_total_tokens"),
                 reasoning_tokens=bindparam("b_reasoning_tokens"),
                 latency_ms=bindparam("b_latency_ms"),
+                ttft_ms=bindparam("b_ttft_ms"),
+                ttfa_ms=bindparam("b_ttfa_ms"),
                 started_at=bindparam("b_started_at"),
                 finished_at=bindparam("b_finished_at"),
             )

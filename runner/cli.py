@@ -131,6 +131,11 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
 @click.option(
     "--temperature", type=click.FloatRange(0, 2), help="temperature for lines that do not set it."
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Stream answers (SSE) for lines that do not set 'stream'; records time to first token.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--sim", is_flag=True, help="Run against the built-in simulator (no key needed).")
 @click.option(
@@ -189,6 +194,7 @@ def run(
     timeout: float,
     max_tokens: int | None,
     temperature: float | None,
+    stream: bool,
     no_progress: bool,
     sim: bool,
     sim_latency: str,
@@ -219,6 +225,7 @@ def run(
             model=model,
             max_tokens=max_tokens,
             temperature=temperature,
+            stream=stream,
             tier=tier.lower() if tier else None,
             rpm=rpm,
             tpm=tpm,

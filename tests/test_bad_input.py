@@ -7,8 +7,8 @@ nested past the parser's depth) are written into ``tmp_path`` at test time.
 
 The second half feeds `ApiClient` bad server answers through `httpx.MockTransport`: HTML
 error pages, an error envelope whose ``message`` is an object, and 200s that hold no
-completion. Streaming is not implemented yet, so "a stream that ends without [DONE]" has no
-code path to test; it belongs with the streaming work.
+completion. Bad streams (cut off, an error chunk, no ``[DONE]``, nothing at all) are in
+tests/runner/test_client_stream.py, beside the stream reader.
 """
 
 from __future__ import annotations

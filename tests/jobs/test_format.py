@@ -71,9 +71,10 @@ def test_cli_defaults_fill_only_what_is_missing() -> None:
     assert job.body == {"prompt": "x", "model": "own", "max_tokens": 3, "temperature": 0.5}
 
 
-def test_stream_is_dropped() -> None:
+def test_stream_is_kept() -> None:
+    """A streamed line is sent streamed (the client reassembles the answer)."""
     job = parse({"prompt": "x", "stream": True, "stream_options": {"include_usage": True}})
-    assert "stream" not in job.body and "stream_options" not in job.body
+    assert job.body["stream"] is True and job.body["stream_options"] == {"include_usage": True}
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,17 @@ def test_assistant_tool_call_message_may_have_null_content() -> None:
         {
             "messages": [
                 {"role": "user", "content": "x"},
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
                 {"role": "tool", "content": "42", "tool_call_id": "1"},
             ]
         }
