@@ -8,12 +8,21 @@ Use it in tests and demos instead of the network::
 or, inside an event loop, ``await tg.start(server.serve)``. Replies are deterministic and
 start with ``sim:<signature(endpoint, body)>`` so each can be matched to its request;
 :meth:`SimServer.stats` counts answers per signature to expose duplicated work. Faults
-(500, 503, 520, reset, truncate, slow) are drawn from a seeded RNG or forced per request
-with an ``x-sim-fault`` header; ``rpm``/``tpm`` enable Together-style per-second limits
-(with burst, token refunds, per-model limits and optional dynamic limits, see
-:mod:`._ratelimit`) and ``overload_concurrency`` answers 503 above N requests in progress.
+(500, 503, 520, reset, truncate, slow, and for streams a cut, an error event or a missing
+``[DONE]``) are drawn from a seeded RNG or forced per request with an ``x-sim-fault``
+header; ``rpm``/``tpm`` enable Together-style per-second limits (with burst, token refunds,
+per-model limits and optional dynamic limits, see :mod:`._ratelimit`) and
+``overload_concurrency`` answers 503 above N requests in progress.
+
+The request surface is Together's: ``stream`` (server-sent events with usage in either of
+Together's two places, :mod:`._stream`), ``n`` choices, integer ``logprobs`` in Together's
+or OpenAI's shape (:mod:`._logprobs`), ``tools``/``tool_choice`` (tool calls with arguments
+that satisfy the tool's schema), and ``response_format`` JSON object, JSON Schema or regex
+(:mod:`._inference`), each validated as Together does (:mod:`._request`). With an
+:class:`AnswerKey` the simulated models take an eval at stated accuracies (:mod:`._answers`).
 """
 
+from ._answers import AnswerKey, AnswerSpec
 from ._cli import sim_command
 from ._config import SimConfig, parse_latency
 from ._faults import FaultRates, parse_faults
@@ -21,6 +30,8 @@ from ._inference import signature
 from ._server import SimServer
 
 __all__ = [
+    "AnswerKey",
+    "AnswerSpec",
     "FaultRates",
     "SimConfig",
     "SimServer",

@@ -7,13 +7,14 @@ send half the body. Keeping the decisions here makes them testable without socke
 For an inference request the checks run in this order, the first that fires decides:
 
 1. ``Authorization`` (only when ``SimConfig.api_key`` is set) -> 401
-2. the body (:func:`._inference.parse_request`) and ``x-sim-fault`` value -> 400
+2. the body (:func:`._request.parse_request`) and the ``x-sim-*`` headers -> 400
 3. one fault draw from the seeded RNG (every valid request draws, whatever follows)
 4. ``x-sim-fault: 429`` or the rate limiter -> 429 (limiter headers go on every later reply)
 5. overload: ``SimConfig.overload_concurrency`` requests already in progress -> 503
    ``Engine overloaded`` (the rate-limit charge is given back)
 6. the forced or drawn fault -> 500 / 503 / 520 / reset / truncate / slow
-7. the normal 200 answer
+7. the normal 200 answer: a JSON body, or for ``"stream": true`` a stream of events
+   (:mod:`._stream`), which the stream faults (cut, error, no ``[DONE]``) may spoil
 
 A request that gets past step 5 is *in progress* until the server reports how it ended
 with :meth:`SimApp.finish` (answer sent, connection reset or cut, client gone) or
@@ -23,7 +24,17 @@ the dynamic rate.
 
 The per-request latency (``SimConfig.latency``, drawn from its own seeded RNG so it cannot
 shift the fault sequence) delays steps 6 and 7; 4xx answers and overload 503s are
-immediate, as they are from Together's edge.
+immediate, as they are from Together's edge. A stream sends its headers at once and spreads
+the latency (and ``token_seconds`` per token) over its events (:func:`._stream.pace`).
+A streamed request is admitted, charged, refunded and counted exactly as a non-streamed one.
+
+Request headers the simulator reads (a bad value is a 400):
+
+=========================  ================================================================
+``x-sim-fault``            force a fault (:mod:`._faults`)
+``x-sim-stream-usage``     ``finish`` or ``trailing``: where a stream puts usage
+``x-sim-logprobs-shape``   ``together`` (default) or ``openai`` (:mod:`._logprobs`)
+=========================  ================================================================
 """
 
 from __future__ import annotations
@@ -37,27 +48,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _errors
+from . import _errors, _stream
 from ._answers import eval_reply
+from ._bodies import chat_body, models_body, text_body
 from ._config import SimConfig
 from ._faults import Fault, FaultPicker, forced_fault
-from ._inference import (
-    CHAT,
-    TEXT,
-    InvalidRequest,
-    chat_body,
-    models_body,
-    parse_request,
-    reasoning_style,
-    signature,
-    synthesize,
-    text_body,
-)
+from ._inference import reasoning_style, signature, synthesize
+from ._logprobs import SHAPES, Shape
 from ._ratelimit import DynamicLimits, Headers, RateLimiter, Verdict
+from ._request import CHAT, TEXT, InferenceRequest, InvalidRequest, parse_request
+from ._sample import Sample
 from ._stats import SimStats
+from ._stream import PLACEMENTS, StreamPlan, UsagePlacement
 
 JSON = b"application/json"
 TEXT_PLAIN = b"text/plain; charset=utf-8"
+EVENT_STREAM = b"text/event-stream;charset=utf-8"
+STREAM_ERROR_MESSAGE = "Internal server error"
 
 RequestHeaders = Sequence[tuple[bytes, bytes]]  # lower-case names, as h11 gives them
 
@@ -68,6 +75,7 @@ class Action(enum.Enum):
     RESPOND = "respond"  # send the whole response
     RESET = "reset"  # send nothing; close the connection with RST
     TRUNCATE = "truncate"  # send headers and half the body, then close
+    STREAM = "stream"  # send headers, then Reply.stream's events as they come due
 
 
 @dataclass(slots=True)
@@ -96,6 +104,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before acting
     action: Action = Action.RESPOND
     ticket: Ticket | None = None  # set while an admitted inference request is in progress
+    stream: StreamPlan | None = None  # the events to send when action is STREAM
 
 
 def _dumps(obj: Any) -> bytes:
@@ -200,19 +209,15 @@ class SimApp:
     def _inference(self, endpoint: str, headers: RequestHeaders, raw: bytes) -> Reply:
         if self._auth is not None and _header(headers, b"authorization") != self._auth:
             return self._error(401, _errors.INVALID_API_KEY, code="invalid_api_key")
-        forced: Fault | None = None
-        forced_raw = _header(headers, b"x-sim-fault")
-        if forced_raw is not None:
-            forced = forced_fault(forced_raw)
-            if forced is None:
-                values = "|".join(f.value for f in Fault)
-                return self._error(400, f"x-sim-fault must be one of {values}")
         try:
+            forced, placement, shape = _sim_headers(headers)
             request = parse_request(endpoint, raw)
         except InvalidRequest as exc:
             return self._error(400, str(exc))
         drawn = self._faults.draw()
         fault = drawn if forced is None else forced
+        if fault.streams_only and not request.stream:
+            fault = Fault.NONE
 
         limit_headers: Headers = []
         if fault is Fault.HTTP_429:
@@ -224,6 +229,8 @@ class SimApp:
         if verdict is not None:
             limit_headers = verdict.headers
             if not verdict.allowed:
+                if fault is Fault.HTTP_429:
+                    self.stats.fault(fault.value)
                 body = self._rate_limited(request.model, verdict)
                 return Reply(429, body, [(b"content-type", JSON), *limit_headers], outcome="429")
         charged = verdict.charged_tokens if verdict is not None else 0.0
@@ -237,6 +244,8 @@ class SimApp:
             return Reply(503, body, json_headers, outcome="503")
 
         self._in_flight += 1
+        if fault is not Fault.NONE:
+            self.stats.fault(fault.value)
         ticket = Ticket(request.model, charged, request.prompt_tokens)
         delay = self._latency()
         if fault is Fault.HTTP_500:
@@ -258,23 +267,17 @@ class SimApp:
             return Reply(0, b"", outcome="reset", delay=delay, action=Action.RESET, ticket=ticket)
 
         sig = signature(endpoint, request.body)
-        reply = None
-        spec = self.config.answers.lookup(request.body) if self.config.answers else None
-        style = self.config.styles.get(request.model) or reasoning_style(request.model)
-        if spec is not None:
-            reply = eval_reply(
-                spec,
-                request.model,
-                sig,
-                seed=self.config.seed,
-                reasons=endpoint == CHAT and style != "none",
-                accuracy=self.config.accuracy.get(request.model),
-            )
-        completion = synthesize(request, sig, reply, style)
-        delay += completion.completion_tokens * self.config.token_seconds
-        ticket.completion_tokens = completion.completion_tokens
+        samples = self._samples(request, sig)
+        ticket.completion_tokens = sum(s.completion_tokens for s in samples)
+        longest = max(s.completion_tokens for s in samples)  # the choices run in parallel
+        reply_id, created = self._reply_id(), int(time.time())
+        if request.stream:
+            where = placement or _stream.usage_placement(request.model)
+            events = _stream.events(request, samples, reply_id, created, where, shape)
+            return self._stream_reply(events, longest, fault, delay, sig, limit_headers, ticket)
+        delay += longest * self.config.token_seconds
         build = chat_body if endpoint == CHAT else text_body
-        body = _dumps(build(request, completion, self._reply_id(), int(time.time())))
+        body = _dumps(build(request, samples, reply_id, created, shape))
         if fault is Fault.TRUNCATE:
             return Reply(
                 200,
@@ -291,6 +294,77 @@ class SimApp:
             200, body, json_headers, outcome="200", signature=sig, delay=delay, ticket=ticket
         )
 
+    def _samples(self, request: InferenceRequest, sig: str) -> list[Sample]:
+        """The reply's choices: eval answers when the key knows the prompt, else babble."""
+        spec = self.config.answers.lookup(request.body) if self.config.answers else None
+        if spec is not None and spec.scorer == "tool_call" and request.tools:
+            if not request.calls_tool:  # tool_choice none, or the tool result is in
+                spec = None  # the model answers in words
+        style = self.config.styles.get(request.model) or reasoning_style(request.model)
+        samples = []
+        for index in range(request.n):
+            reply = None
+            if spec is not None:
+                reply = eval_reply(
+                    spec,
+                    request.model,
+                    sig,
+                    seed=self.config.seed,
+                    reasons=request.endpoint == CHAT and style != "none",
+                    accuracy=self.config.accuracy.get(request.model),
+                    sample=index,
+                    tools=request.tools,
+                    output=request.output,
+                )
+            samples.append(synthesize(request, sig, index, reply, style))
+        return samples
+
+    def _stream_reply(
+        self,
+        events: list[_stream.Event],
+        longest: int,
+        fault: Fault,
+        latency: float,
+        sig: str,
+        limit_headers: Headers,
+        ticket: Ticket,
+    ) -> Reply:
+        """A 200 stream: the events, paced, spoiled as a stream fault says."""
+        # Pace as the longest choice: n choices are generated side by side.
+        scale = longest / max(1, sum(e.tokens for e in events))
+        delays = _stream.pace(
+            [e.tokens for e in events], latency, self.config.token_seconds * scale
+        )
+        timed = [(d, e.data) for d, e in zip(delays, events, strict=True)]
+        half = max(1, len(timed) // 2)  # where a cut or an error strikes
+        outcome, abrupt, ending = "200", False, _stream.DONE
+        if fault is Fault.STREAM_CUT or fault is Fault.TRUNCATE:
+            timed, abrupt, ending = timed[:half], True, b""
+            outcome = "truncate" if fault is Fault.TRUNCATE else fault.value
+        elif fault is Fault.STREAM_ERROR:
+            timed, ending = timed[:half], _stream.error_event(STREAM_ERROR_MESSAGE)
+            outcome = fault.value
+        elif fault is Fault.STREAM_NO_DONE:
+            ending, outcome = b"", fault.value
+        if ending:
+            timed.append((0.0, ending))
+        headers = [
+            (b"content-type", EVENT_STREAM),
+            (b"cache-control", b"no-cache, no-transform"),
+            *limit_headers,
+        ]
+        return Reply(
+            200,
+            b"",
+            headers,
+            outcome=outcome,
+            signature=sig if outcome == "200" else None,
+            delay=self.config.slow_seconds if fault is Fault.SLOW else 0.0,
+            action=Action.STREAM,
+            ticket=ticket,
+            stream=StreamPlan(tuple(timed), abrupt),
+        )
+
     def _rate_limited(self, model: str, verdict: Verdict) -> bytes:
         """The 429 body matching why ``verdict`` rejected the request."""
         reply_id = self._reply_id()
@@ -299,6 +373,35 @@ class SimApp:
         if verdict.kind in ("dynamic_request_limited", "dynamic_token_limited"):
             return _errors.dynamic_limited(reply_id, verdict.kind, verdict.dynamic_rpm, verdict.tpm)
         return _errors.rate_limited(reply_id, verdict.rpm, verdict.tpm)
+
+
+def _sim_headers(
+    headers: RequestHeaders,
+) -> tuple[Fault | None, UsagePlacement | None, Shape]:
+    """The ``x-sim-*`` request headers; raises :class:`InvalidRequest` on a bad value."""
+    forced: Fault | None = None
+    raw = _header(headers, b"x-sim-fault")
+    if raw is not None:
+        forced = forced_fault(raw)
+        if forced is None:
+            values = "|".join(f.value for f in Fault)
+            raise InvalidRequest(f"x-sim-fault must be one of {values}")
+    placement: UsagePlacement | None = None
+    raw = _header(headers, b"x-sim-stream-usage")
+    if raw is not None:
+        text = raw.decode("ascii", "replace").strip().lower()
+        placement = next((p for p in PLACEMENTS if p == text), None)
+        if placement is None:
+            raise InvalidRequest(f"x-sim-stream-usage must be one of {'|'.join(PLACEMENTS)}")
+    shape: Shape = "together"
+    raw = _header(headers, b"x-sim-logprobs-shape")
+    if raw is not None:
+        text = raw.decode("ascii", "replace").strip().lower()
+        found = next((s for s in SHAPES if s == text), None)
+        if found is None:
+            raise InvalidRequest(f"x-sim-logprobs-shape must be one of {'|'.join(SHAPES)}")
+        shape = found
+    return forced, placement, shape
 
 
 def _header(headers: RequestHeaders, name: bytes) -> bytes | None:

@@ -72,7 +72,8 @@ async def _serve_until_signalled(server: SimServer) -> None:
     "faults",
     default="",
     callback=_faults_option,
-    help="Fault rates, e.g. '500=0.05,503=0.02,520=0.01,reset=0.02,truncate=0.01,slow=0.01'.",
+    help="Fault rates, e.g. '500=0.05,503=0.02,520=0.01,reset=0.02,truncate=0.01,slow=0.01'; "
+    "for streamed requests also 'stream-cut', 'stream-error' and 'stream-no-done'.",
 )
 @click.option(
     "--slow-seconds",

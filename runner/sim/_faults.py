@@ -11,11 +11,25 @@ A fault replaces (or delays) the normal answer to one inference request:
 ``slow``       sleep ``SimConfig.slow_seconds`` first, then answer normally
 =============  ==========================================================================
 
+Three more act on streamed requests only (``"stream": true``; a non-streamed request that
+draws or forces one is answered normally):
+
+==================  =====================================================================
+``stream_cut``      the first half of the events (at least one), then the connection
+                    closes with the chunked body unfinished: no ``[DONE]``
+``stream_error``    the first half of the events, then ``data: {"error": {"message",
+                    "type": "server_error"}}`` and the end of the body, no ``[DONE]``
+``stream_no_done``  every event, usage included, and a clean end, but no ``data: [DONE]``
+==================  =====================================================================
+
+Before a stream starts the others act as on any request (``truncate`` on a stream cuts it
+like ``stream_cut``).
+
 :class:`FaultPicker` makes one draw from ``random.Random(seed)`` per inference request, in
 arrival order, so a sequential client sees the same faults on every run with the same seed.
-A request header ``x-sim-fault: 500|503|520|reset|truncate|slow|429|none`` overrides the
-draw (``429`` is a rate-limit rejection; it has no random rate because rate limiting is modelled
-by :mod:`._ratelimit`).
+A request header ``x-sim-fault: 500|503|520|reset|truncate|slow|stream-cut|stream-error|
+stream-no-done|429|none`` overrides the draw (``429`` is a rate-limit rejection; it has no
+random rate because rate limiting is modelled by :mod:`._ratelimit`).
 """
 
 from __future__ import annotations
@@ -37,6 +51,13 @@ class Fault(enum.Enum):
     RESET = "reset"
     TRUNCATE = "truncate"
     SLOW = "slow"
+    STREAM_CUT = "stream-cut"
+    STREAM_ERROR = "stream-error"
+    STREAM_NO_DONE = "stream-no-done"
+
+    @property
+    def streams_only(self) -> bool:
+        return self in (Fault.STREAM_CUT, Fault.STREAM_ERROR, Fault.STREAM_NO_DONE)
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,9 @@ class FaultRates:
     reset: float = 0.0
     truncate: float = 0.0
     slow: float = 0.0
+    stream_cut: float = 0.0
+    stream_error: float = 0.0
+    stream_no_done: float = 0.0
 
     def __post_init__(self) -> None:
         total = 0.0
@@ -71,6 +95,9 @@ class FaultRates:
             (Fault.RESET, self.reset),
             (Fault.TRUNCATE, self.truncate),
             (Fault.SLOW, self.slow),
+            (Fault.STREAM_CUT, self.stream_cut),
+            (Fault.STREAM_ERROR, self.stream_error),
+            (Fault.STREAM_NO_DONE, self.stream_no_done),
         ]
 
 
@@ -82,11 +109,15 @@ _SPEC_KEYS = {
     "reset": "reset",
     "truncate": "truncate",
     "slow": "slow",
+    "stream-cut": "stream_cut",
+    "stream-error": "stream_error",
+    "stream-no-done": "stream_no_done",
 }
 
 
 def parse_faults(spec: str) -> FaultRates:
-    """Parse ``"500=0.05,503=0.02,520=0.01,reset=0.02,truncate=0.01,slow=0.01"``.
+    """Parse ``"500=0.05,503=0.02,520=0.01,reset=0.02,truncate=0.01,slow=0.01"``; the stream
+    faults are ``stream-cut``, ``stream-error`` and ``stream-no-done``.
 
     Any subset of the keys, in any order; ``""``, ``"0"`` and ``"none"`` mean no faults.
     Raises ``ValueError`` naming the offending part.

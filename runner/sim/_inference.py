@@ -1,4 +1,4 @@
-"""The fake model: validate an inference request and synthesize its deterministic reply.
+"""The fake model: the deterministic choices a request gets, token by token.
 
 Every reply is derived from the request alone (temperature and seed are ignored), so the
 same request always gets the same words, and a reply can be traced to its request:
@@ -7,11 +7,13 @@ same request always gets the same words, and a reply can be traced to its reques
   word is ``sim:<signature>``.
 * The filler words after it (5 to 60 of them) and, for reasoning models, the reasoning
   words (8 to 31, starting ``sim reasoning``) are picked from a fixed word list by bytes
-  of ``sha256(signature)``.
-* One word is one token. ``max_tokens`` cuts the word sequence (reasoning first, then the
-  answer) and sets ``finish_reason: "length"``; the ``sim:<signature>`` word itself is
-  never cut, so a reply always names its request.
-* ``prompt_tokens`` is ``characters // 4`` plus 4 per chat message (at least 1).
+  of ``sha256(signature)``; choice ``i > 0`` of an ``n > 1`` request uses
+  ``sha256(signature + "/i")`` instead, so its words differ (choice 0 is the reply a
+  single-choice request gets).
+* One word is one token (see :mod:`._sample`). ``max_tokens`` cuts the word sequence
+  (reasoning first, then the answer) and sets ``finish_reason: "length"``; the
+  ``sim:<signature>`` word itself is never cut, so a reply always names its request.
+* ``prompt_tokens`` is computed by :mod:`._request`.
 
 Reasoning models, recognised by name (case-insensitive), show reasoning the way Together
 returns it for that family (see the API notes, section 6):
@@ -26,21 +28,61 @@ returns it for that family (see the API notes, section 6):
 
 Reasoning words count in ``completion_tokens`` and in ``usage.reasoning_tokens`` (which is
 only present for reasoning models). Text completions never reason. A cut never leaves an
-open ``<think>`` block: the block is closed and the ``sim:`` word follows.
+open ``<think>`` block in an ordinary reply: the block is closed and the ``sim:`` word
+follows.
+
+Constrained replies cannot carry the ``sim:`` word, since their grammar forbids it; after
+the reasoning (cut first by ``max_tokens``, which may then leave the block open) they are:
+
+* **a tool call** when the chat request offers ``tools`` and :attr:`InferenceRequest.
+  calls_tool` (``tool_choice`` not ``none``; under ``auto``, not right after a ``tool``
+  message): the forced function, else the first one, with arguments built by
+  :func:`._schema.instance` from its ``parameters``; ``content`` is ``""`` and
+  ``finish_reason`` is ``"tool_calls"``. Arguments are JSON with ``", "`` and ``": "``
+  separators, one token per space-separated piece; a cut leaves them unfinished.
+* **JSON** for ``response_format`` ``json_schema`` (or ``json_object`` with a schema): an
+  instance of the schema; for a bare ``json_object``: ``{"sim": "<signature>", "text":
+  "<words>"}``.
+* **a regex match** for ``response_format`` ``regex`` when :func:`._regex.sample_match`
+  handles the pattern; otherwise the ordinary words.
+
+Eval prompts the answer key knows (:mod:`._answers`) get ``sim:<signature>``, a few filler
+words and the eval's final line, or the bare answer or tool calls of a constrained eval
+reply, after the eval's amount of thinking.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 from ._answers import EvalReply
+from ._regex import sample_match
+from ._request import (
+    CHAT,
+    DEFAULT_MAX_TOKENS,
+    TEXT,
+    InferenceRequest,
+    InvalidRequest,
+    parse_request,
+)
+from ._sample import Channel, ReasoningStyle, Sample, Token, ToolCall, spaced
+from ._schema import instance
 
-CHAT = "/v1/chat/completions"
-TEXT = "/v1/completions"
-DEFAULT_MAX_TOKENS = 512  # what a request without max_tokens is charged against the TPM limit
+__all__ = [
+    "CHAT",
+    "DEFAULT_MAX_TOKENS",
+    "TEXT",
+    "InferenceRequest",
+    "InvalidRequest",
+    "ReasoningStyle",
+    "parse_request",
+    "reasoning_style",
+    "signature",
+    "synthesize",
+]
 
 _WORDS = (
     "amber anchor arrow autumn basil beacon birch bloom canyon cedar cinder clover comet "
@@ -49,12 +91,6 @@ _WORDS = (
     "mesa nectar nimbus oasis onyx orchid pebble quartz quill raven reef saffron sierra "
     "spruce tundra umber velvet willow yarrow zephyr"
 ).split()  # 64 words
-
-ReasoningStyle = Literal["none", "field", "inline", "inline-no-open"]
-
-
-class InvalidRequest(ValueError):
-    """A request body Together would answer with 400 ``invalid_request_error``."""
 
 
 def signature(endpoint: str, body: dict[str, Any]) -> str:
@@ -94,271 +130,227 @@ def reasoning_style(model: str) -> ReasoningStyle:
     return "none"
 
 
-@dataclass(frozen=True, slots=True)
-class InferenceRequest:
-    """A validated inference request and what the simulator needs from it."""
-
-    endpoint: str  # CHAT or TEXT
-    model: str
-    body: dict[str, Any]
-    prompt_tokens: int
-    max_tokens: int | None
-
-    @property
-    def estimated_tokens(self) -> int:
-        """What the request costs against a TPM limit: prompt plus requested completion."""
-        budget = DEFAULT_MAX_TOKENS if self.max_tokens is None else self.max_tokens
-        return self.prompt_tokens + budget
-
-
-def parse_request(endpoint: str, raw: bytes) -> InferenceRequest:
-    """Decode and check a request body; raise :class:`InvalidRequest` with Together's words."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("Input validation error: request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("Input validation error: request body must be a JSON object")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("Input validation error: `model` is required")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (
-        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
-    ):
-        raise InvalidRequest("Input validation error: `max_tokens` must be an integer >= 1")
-    if body.get("stream") is True:
-        raise InvalidRequest("Input validation error: the simulator does not support streaming")
-    if endpoint == CHAT:
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise InvalidRequest("Input validation error: `messages` must be a non-empty list")
-        if not all(isinstance(m, dict) for m in messages):
-            raise InvalidRequest("Input validation error: each message must be an object")
-        chars = sum(_message_chars(m) for m in messages)
-        prompt_tokens = max(1, chars // 4 + 4 * len(messages))
-    else:
-        prompt = body.get("prompt")
-        if not isinstance(prompt, str):
-            raise InvalidRequest("Input validation error: `prompt` must be a string")
-        if not prompt:
-            raise InvalidRequest("Prompt cannot be empty")
-        prompt_tokens = max(1, len(prompt) // 4)
-    return InferenceRequest(endpoint, model, body, prompt_tokens, max_tokens)
-
-
-def _message_chars(message: dict[str, Any]) -> int:
-    content = message.get("content")
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):  # OpenAI-style parts: [{"type": "text", "text": ...}]
-        return sum(
-            len(part["text"])
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return 0
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """The synthesized words of one reply, already cut to ``max_tokens``."""
-
-    answer: str  # starts with "sim:<signature> "
-    reasoning: str | None  # None for models that do not reason
-    style: ReasoningStyle
-    finish_reason: str  # "stop" or "length"
-    completion_tokens: int
-    reasoning_tokens: int
-    cut_in_reasoning: bool = False  # an eval reply cut off while still thinking
-
-
 def synthesize(
     request: InferenceRequest,
     sig: str,
+    index: int = 0,
     reply: EvalReply | None = None,
     style: ReasoningStyle | None = None,
-) -> Completion:
-    """The deterministic words for ``request`` (whose signature is ``sig``).
+) -> Sample:
+    """Choice number ``index`` of the reply to ``request`` (whose signature is ``sig``).
 
     With ``reply`` (an eval prompt the answer key knows, see :mod:`._answers`) the answer is
-    ``sim:<sig>``, a few filler words and ``reply.final``, after ``reply.reasoning_words``
-    of thinking; a ``max_tokens`` cut inside the thinking leaves it unclosed and unanswered.
+    ``sim:<sig>``, a few filler words and ``reply.final`` (or the bare answer, or the tool
+    calls), after ``reply.reasoning_words`` of thinking; a ``max_tokens`` cut inside the
+    thinking leaves it unclosed and unanswered.
     """
-    digest = hashlib.sha256(sig.encode("ascii")).digest()
+    digest = hashlib.sha256((sig if index == 0 else f"{sig}/{index}").encode("ascii")).digest()
+    key = f"{sig}/{index}"
     if request.endpoint != CHAT:
         style = "none"
     elif style is None:
         style = reasoning_style(request.model)
     if reply is not None:
-        return _eval_completion(request, sig, digest, style, reply)
-    planned_filler = 5 + int.from_bytes(digest[:2], "big") % 56  # 5..60 words
+        return _eval_sample(request, sig, index, key, digest, style, reply)
     planned_reasoning = 8 + digest[2] % 24 if style != "none" else 0  # 8..31 words
+    thinking = _reasoning_words(digest, planned_reasoning)
+    if request.calls_tool:
+        name = request.tool_name or request.tools[0].name
+        tool = request.tool(name)
+        arguments = instance(tool.parameters, f"{key}/{name}") if tool is not None else {}
+        calls = [(name, arguments if isinstance(arguments, dict) else {})]
+        body, heads = _call_tokens(calls, key)
+        return _planned(request, index, key, style, thinking, body, heads)
+    if request.output is not None:
+        text = _structured_text(request, sig, key, digest)
+        if text is not None:
+            return _planned(
+                request, index, key, style, thinking, spaced(text.split(" "), "content")
+            )
+    return _text_sample(request, sig, index, key, digest, style, thinking)
+
+
+def _reasoning_words(digest: bytes, count: int) -> list[str]:
+    if count == 0:
+        return []
+    return ["sim", "reasoning", *_pick_words(digest, 17, max(0, count - 2))][:count]
+
+
+def _text_sample(
+    request: InferenceRequest,
+    sig: str,
+    index: int,
+    key: str,
+    digest: bytes,
+    style: ReasoningStyle,
+    thinking: list[str],
+) -> Sample:
+    """The ordinary reply: thinking, then ``sim:<sig>`` and filler; the sim word survives."""
+    planned_filler = 5 + int.from_bytes(digest[:2], "big") % 56  # 5..60 words
     budget = request.max_tokens
-    # The sim:<sig> word is one token and is always kept; reasoning is spent next.
-    reasoning_n = planned_reasoning
+    reasoning_n = len(thinking)
     filler_n = planned_filler
     finish = "stop"
-    if budget is not None and 1 + planned_reasoning + planned_filler > budget:
+    if budget is not None and 1 + reasoning_n + planned_filler > budget:
         finish = "length"
-        reasoning_n = min(planned_reasoning, max(0, budget - 1))
+        reasoning_n = min(reasoning_n, max(0, budget - 1))
         filler_n = max(0, budget - 1 - reasoning_n)
-    answer = f"sim:{sig} " + " ".join(_pick_words(digest, 3, filler_n))
-    reasoning: str | None = None
-    if style != "none":
-        words = ["sim", "reasoning", *_pick_words(digest, 17, max(0, planned_reasoning - 2))]
-        reasoning = " ".join(words[:reasoning_n])
-    return Completion(
-        answer=answer,
-        reasoning=reasoning,
-        style=style,
-        finish_reason=finish,
-        completion_tokens=1 + reasoning_n + filler_n,
-        reasoning_tokens=reasoning_n,
+    filler = _pick_words(digest, 3, filler_n)
+    # "sim:<sig> " keeps its space when nothing follows (the reply as it has always been).
+    answer = (
+        spaced([f"sim:{sig}", *filler], "content") if filler else [Token(f"sim:{sig} ", "content")]
+    )
+    tokens = _with_thinking(style, thinking[:reasoning_n], answer, closed=True)
+    return Sample(index, key, tuple(tokens), (), style, finish)
+
+
+def _eval_sample(
+    request: InferenceRequest,
+    sig: str,
+    index: int,
+    key: str,
+    digest: bytes,
+    style: ReasoningStyle,
+    reply: EvalReply,
+) -> Sample:
+    thinking = _reasoning_words(digest, reply.reasoning_words if style != "none" else 0)
+    if reply.calls:
+        body, heads = _call_tokens(list(reply.calls), key)
+        return _planned(request, index, key, style, thinking, body, heads)
+    final = reply.final.split(" ")
+    if reply.bare:
+        words = final
+    else:
+        filler = _pick_words(digest, 5, 4 + digest[4] % 12)
+        words = [f"sim:{sig}", *filler, *final]
+    body = spaced(words, "content")
+    answer_at = alternative = None
+    if reply.answer:
+        wanted = reply.answer.split(" ", 1)[0]
+        start = len(words) - len(final)
+        answer_at = next(
+            (i for i in range(len(words) - 1, start - 1, -1) if wanted in words[i]), None
+        )
+        if answer_at is not None and reply.alternative:
+            rival = body[answer_at].text.replace(wanted, reply.alternative.split(" ", 1)[0], 1)
+            alternative = rival if rival != body[answer_at].text else None
+    return _planned(
+        request,
+        index,
+        key,
+        style,
+        thinking,
+        body,
+        answer_at=answer_at,
+        confidence=reply.confidence,
+        alternative=alternative,
     )
 
 
-def _eval_completion(
-    request: InferenceRequest, sig: str, digest: bytes, style: ReasoningStyle, reply: EvalReply
-) -> Completion:
-    filler = _pick_words(digest, 5, 4 + digest[4] % 12)
-    answer_words = [f"sim:{sig}", *filler, *reply.final.split(" ")]
-    planned_reasoning = reply.reasoning_words if style != "none" else 0
+def _planned(
+    request: InferenceRequest,
+    index: int,
+    key: str,
+    style: ReasoningStyle,
+    thinking: list[str],
+    body: list[Token],
+    heads: tuple[ToolCall, ...] = (),
+    *,
+    answer_at: int | None = None,
+    confidence: float | None = None,
+    alternative: str | None = None,
+) -> Sample:
+    """Thinking, then ``body``, cut to ``max_tokens`` (a cut in the thinking leaves it open)."""
     budget = request.max_tokens
-    reasoning_n, answer_n, finish, cut = planned_reasoning, len(answer_words), "stop", False
-    if budget is not None and planned_reasoning + len(answer_words) > budget:
+    reasoning_n, body_n, finish, closed = len(thinking), len(body), "", True
+    if budget is not None and reasoning_n + body_n > budget:
         finish = "length"
-        if planned_reasoning >= budget:
-            reasoning_n, answer_n, cut = budget, 0, True
+        if reasoning_n >= budget:
+            reasoning_n, body_n, closed = budget, 0, False
         else:
-            answer_n = budget - planned_reasoning
-    reasoning = None
-    if style != "none":
-        words = ["sim", "reasoning", *_pick_words(digest, 17, max(0, planned_reasoning - 2))]
-        reasoning = " ".join(words[:reasoning_n])
-    return Completion(
-        answer=" ".join(answer_words[:answer_n]),
-        reasoning=reasoning,
-        style=style,
-        finish_reason=finish,
-        completion_tokens=reasoning_n + answer_n,
-        reasoning_tokens=reasoning_n,
-        cut_in_reasoning=cut,
+            body_n = budget - reasoning_n
+    kept = body[:body_n]
+    calls = tuple(
+        h for i, h in enumerate(heads) if any(t.call == i for t in kept if t.channel == "tool")
     )
+    finish = finish or ("tool_calls" if calls else "stop")
+    tokens = _with_thinking(style, thinking[:reasoning_n], kept, closed=closed)
+    at = None
+    if answer_at is not None and answer_at < body_n:
+        at = reasoning_n + answer_at
+    return Sample(
+        index,
+        key,
+        tuple(tokens),
+        calls,
+        style,
+        finish,
+        answer_at=at,
+        confidence=confidence if at is not None else None,
+        alternative=alternative if at is not None else None,
+    )
+
+
+def _with_thinking(
+    style: ReasoningStyle, thinking: list[str], body: list[Token], *, closed: bool
+) -> list[Token]:
+    """The thinking tokens where the style puts them, then ``body``.
+
+    For the inline styles the markup (``<think>\\n`` before, ``\\n</think>\\n\\n`` after
+    when ``closed``) is glued onto the neighbouring tokens: the opening onto the first
+    thinking token, the closing onto the first content token of ``body`` (else onto the
+    last thinking token), so the tokens concatenate to the content the family sends.
+    """
+    if style == "none":
+        return list(body)
+    channel: Channel = "reasoning" if style == "field" else "content"
+    head = spaced(thinking, channel, thinking=True)
+    tail = list(body)
+    if style == "field":
+        return head + tail
+    glue = "<think>\n" if style == "inline" else ""
+    if head:
+        head[0] = replace(head[0], text=glue + head[0].text)
+        glue = ""
+    if closed:
+        glue += "\n</think>\n\n"
+    if glue:
+        first = next((i for i, t in enumerate(tail) if t.channel == "content"), None)
+        if first is not None:
+            tail[first] = replace(tail[first], text=glue + tail[first].text)
+        elif head:
+            head[-1] = replace(head[-1], text=head[-1].text + glue)
+    return head + tail
+
+
+def _call_tokens(
+    calls: list[tuple[str, dict[str, Any]]], key: str
+) -> tuple[list[Token], tuple[ToolCall, ...]]:
+    """Argument tokens of each call, in order, and the calls' heads (id and name)."""
+    tokens: list[Token] = []
+    heads: list[ToolCall] = []
+    for i, (name, arguments) in enumerate(calls):
+        call_id = "call_" + hashlib.sha256(f"{key}/call/{i}".encode()).hexdigest()[:24]
+        heads.append(ToolCall(call_id, name))
+        tokens += spaced(json.dumps(arguments).split(" "), "tool", call=i)
+    return tokens, tuple(heads)
+
+
+def _structured_text(request: InferenceRequest, sig: str, key: str, digest: bytes) -> str | None:
+    """The content a ``response_format`` asks for, or None to answer with words."""
+    output = request.output
+    assert output is not None
+    if output.kind == "regex":
+        assert output.pattern is not None
+        return sample_match(output.pattern, key)
+    if output.schema is not None:
+        return json.dumps(instance(output.schema, key))
+    words = _pick_words(digest, 3, 3 + digest[0] % 8)
+    return json.dumps({"sim": sig, "text": " ".join(words)})
 
 
 def _pick_words(digest: bytes, salt: int, count: int) -> list[str]:
     size = len(digest)
     return [
         _WORDS[(digest[i % size] + salt * (i // size + 1) + i) % len(_WORDS)] for i in range(count)
-    ]
-
-
-def _usage(request: InferenceRequest, completion: Completion) -> dict[str, int]:
-    usage = {
-        "prompt_tokens": request.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "total_tokens": request.prompt_tokens + completion.completion_tokens,
-    }
-    if completion.style != "none":
-        usage["reasoning_tokens"] = completion.reasoning_tokens
-    return usage
-
-
-def chat_body(
-    request: InferenceRequest, completion: Completion, reply_id: str, created: int
-) -> dict[str, Any]:
-    """A ``chat.completion`` object in Together's shape (API notes, section 1)."""
-    content = completion.answer
-    reasoning = None
-    if completion.cut_in_reasoning:  # as real models: the thinking is left open, no answer
-        if completion.style == "field":
-            content, reasoning = "", completion.reasoning
-        elif completion.style == "inline":
-            content = f"<think>\n{completion.reasoning}"
-        else:
-            content = completion.reasoning or ""
-    elif completion.style == "field":
-        reasoning = completion.reasoning
-    elif completion.style == "inline":
-        content = f"<think>\n{completion.reasoning}\n</think>\n\n{completion.answer}"
-    elif completion.style == "inline-no-open":
-        content = f"{completion.reasoning}\n</think>\n\n{completion.answer}"
-    return {
-        "id": reply_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": request.model,
-        "prompt": [],
-        "choices": [
-            {
-                "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": content,
-                    "tool_calls": [],
-                    "reasoning": reasoning,
-                },
-                "logprobs": None,
-                "finish_reason": completion.finish_reason,
-                "seed": None,
-            }
-        ],
-        "usage": _usage(request, completion),
-    }
-
-
-def text_body(
-    request: InferenceRequest, completion: Completion, reply_id: str, created: int
-) -> dict[str, Any]:
-    """A ``text.completion`` object in Together's shape (API notes, section 3)."""
-    return {
-        "id": reply_id,
-        "object": "text.completion",
-        "created": created,
-        "model": request.model,
-        "prompt": [],
-        "choices": [
-            {
-                "text": completion.answer,
-                "finish_reason": completion.finish_reason,
-                "logprobs": None,
-                "index": 0,
-            }
-        ],
-        "usage": _usage(request, completion),
-    }
-
-
-# GET /v1/models: a bare JSON array, as Together returns it (prices are USD per 1M tokens).
-_CATALOGUE = [
-    ("meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", "Meta", 131072, 0.18, 0.18),
-    ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "Meta", 131072, 0.88, 0.88),
-    ("Qwen/Qwen2.5-7B-Instruct-Turbo", "Qwen", 32768, 0.30, 0.30),
-    ("Qwen/Qwen3-235B-A22B-Thinking-2507", "Qwen", 262144, 0.65, 3.00),
-    ("deepseek-ai/DeepSeek-R1", "DeepSeek", 163840, 3.00, 7.00),
-    ("openai/gpt-oss-120b", "OpenAI", 131072, 0.15, 0.60),
-    ("moonshotai/Kimi-K2-Instruct", "Moonshot", 131072, 1.00, 3.00),
-]
-
-
-def models_body() -> list[dict[str, Any]]:
-    return [
-        {
-            "id": model_id,
-            "object": "model",
-            "created": 1_700_000_000,
-            "type": "chat",
-            "display_name": model_id.split("/", 1)[1],
-            "organization": org,
-            "context_length": context,
-            "pricing": {
-                "hourly": 0,
-                "input": price_in,
-                "output": price_out,
-                "base": 0,
-                "finetune": 0,
-            },
-        }
-        for model_id, org, context, price_in, price_out in _CATALOGUE
     ]

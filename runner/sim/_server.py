@@ -9,7 +9,11 @@ what makes the faults real:
 * truncate: send the headers (full ``Content-Length``) and half the body, then close, so
   the client's HTTP parser sees the body end early;
 * delays (latency, slow): wait while watching the socket, so a client that gives up and
-  hangs up is noticed and its request counted as ``abandoned``, not answered.
+  hangs up is noticed and its request counted as ``abandoned``, not answered;
+* streams: headers without ``Content-Length`` (so h11 frames the body chunked), then each
+  event after its pause, one write each, so a client sees them arrive over time; a cut
+  stream ends with the connection closed and the chunked body unfinished. A client that
+  hangs up mid-stream is counted as ``abandoned``.
 
 However a request ends, the server reports it to :meth:`._app.SimApp.finish` once, just
 before the last bytes go out (so a client that reads its answer and asks
@@ -195,6 +199,8 @@ class SimServer:
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             await stream.aclose()
             return False
+        if reply.action is Action.STREAM:
+            return await self._stream(stream, conn, reply)
         if reply.action is Action.TRUNCATE:
             data = conn.send(self._response(reply)) or b""
             data += conn.send(h11.Data(data=reply.body[: len(reply.body) // 2])) or b""
@@ -249,12 +255,43 @@ class SimServer:
         except h11.LocalProtocolError:
             return
 
+    async def _stream(self, stream: SocketStream, conn: h11.Connection, reply: Reply) -> bool:
+        """Send a stream's events as they come due; False when the connection is over."""
+        assert reply.stream is not None
+        events = reply.stream.events
+        finished = False
+        try:
+            await stream.send(conn.send(self._response(reply)) or b"")
+            for i, (delay, data) in enumerate(events):
+                if delay > 0:
+                    await self._pause(stream, conn, delay)
+                if i == len(events) - 1:
+                    self._app.finish(reply)
+                    finished = True
+                await stream.send(conn.send(h11.Data(data=data)) or b"")
+            if not finished:  # no events at all
+                self._app.finish(reply)
+                finished = True
+        except (_ClientGone, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            if not finished:
+                self._app.finish(reply, "abandoned")
+            raise
+        if reply.stream.abrupt:
+            await stream.send_eof()
+            return False
+        await stream.send(conn.send(h11.EndOfMessage()) or b"")
+        if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+            await stream.send_eof()
+            return False
+        return True
+
     def _response(self, reply: Reply) -> h11.Response:
-        headers = [
-            *reply.headers,
-            (b"content-length", str(len(reply.body)).encode()),
-            _SERVER_HEADER,
-        ]
+        framing = (
+            []
+            if reply.action is Action.STREAM
+            else [(b"content-length", str(len(reply.body)).encode())]
+        )
+        headers = [*reply.headers, *framing, _SERVER_HEADER]
         return h11.Response(status_code=reply.status, headers=headers, reason=_reason(reply.status))
 
     async def _send(self, stream: SocketStream, conn: h11.Connection, reply: Reply) -> None:
