@@ -10,16 +10,38 @@ Read an eval set, turn each item into a chat job, pull the answer out of each re
         ex = extract_result(line)
         score = score_answer(ex.answer, items[line["custom_id"]])
 
+A reply to a request with ``n`` > 1 has several choices: `extract_result_choices` reads
+each; `pass_at_k` and `majority_vote` sum up the samples, and `calibration` (ECE, Brier)
+weighs the confidence read from token log probabilities (`answer_confidence`).
+
 The commands (``fanout eval``, ``score``, ``compare``, ``report``) are built on these names;
 the ``judge`` scorer, which grades through the runner, is not among them.
 """
 
+from ._calibration import Calibration, answer_confidence, calibration
 from ._errors import EvalSetInvalid, ScorerError
 from ._evalset import EvalItem, iter_evalset, job_body, read_evalset
-from ._extract import REASONING_STYLES, Extraction, extract, extract_result
+from ._extract import (
+    REASONING_STYLES,
+    Extraction,
+    ToolCall,
+    extract,
+    extract_choices,
+    extract_result,
+    extract_result_choices,
+)
 from ._judge import JUDGE_SYSTEM, judge_body, parse_grade
-from ._registry import Score, Scorer, get_scorer, register_scorer, scorer_names
-from ._scorers import DEFAULT_TOLERANCE, Outcome, infer_scorer, normalize, outcome, score_answer
+from ._registry import Score, Scorer, get_scorer, register_scorer, scorer_names, scorer_reads
+from ._samples import majority_vote, pass_at_k
+from ._scorers import (
+    DEFAULT_TOLERANCE,
+    Outcome,
+    infer_scorer,
+    normalize,
+    outcome,
+    score_answer,
+    score_extraction,
+)
 from ._stats import (
     Estimate,
     McNemar,
@@ -35,11 +57,13 @@ from ._stats import (
     summarize,
     wilson_interval,
 )
+from ._structured import tool_call as _tool_call  # noqa: F401  (registers its scorers)
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "JUDGE_SYSTEM",
     "REASONING_STYLES",
+    "Calibration",
     "Estimate",
     "EvalItem",
     "EvalSetInvalid",
@@ -51,14 +75,20 @@ __all__ = [
     "Scorer",
     "ScorerError",
     "Summary",
+    "ToolCall",
+    "answer_confidence",
+    "calibration",
     "clustered_se",
     "extract",
+    "extract_choices",
     "extract_result",
+    "extract_result_choices",
     "get_scorer",
     "infer_scorer",
     "iter_evalset",
     "job_body",
     "judge_body",
+    "majority_vote",
     "mcnemar",
     "mcnemar_p",
     "normalize",
@@ -66,12 +96,15 @@ __all__ = [
     "paired_bootstrap",
     "paired_comparison",
     "parse_grade",
+    "pass_at_k",
     "pass_rate",
     "percentile",
     "read_evalset",
     "register_scorer",
     "score_answer",
+    "score_extraction",
     "scorer_names",
+    "scorer_reads",
     "summarize",
     "wilson_interval",
 ]

@@ -6,12 +6,17 @@ an interrupted eval resumes with the same command and pays for nothing twice), r
 through the runner against the same state file, scores the result files and prints the
 comparison. ``--sim`` plays the models with the bundled simulator, which knows the eval
 set's answers and answers at a stated, seeded accuracy: its numbers are simulated.
+
+``--samples N`` asks every item for N choices (the request's ``n``) and ``--logprobs K``
+for token log probabilities (Together's integer form; an item's own ``params`` win, so an
+OpenAI endpoint's ``"logprobs": true`` goes there); ``--stream`` fetches answers as streams
+(the stored results are the same shape). None changes the job files unless given, so an
+eval run before they existed resumes as it was.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,12 +32,14 @@ from runner._lock import StateLock
 from runner._run import RunOptions, prepare_run, run_jobs
 from runner._schema import RunRow
 
-from ._evalset import EvalItem, job_body, read_evalset
+from ._evalset import EvalItem, item_schema, job_body, read_evalset
 from ._extract import extract_result
 from ._judge import judge_body
 from ._registry import get_scorer, scorer_names
 from ._report import write_report
 from ._results import ModelScore, compare, read_result_lines, score_results
+from ._structured import item_pattern
+from ._table import format_table
 
 __all__ = ["compare_command", "eval_command", "report_command", "score_command"]
 
@@ -110,6 +117,21 @@ def _check_scorer(scorer: str | None) -> None:
     help="Completion budget per item (thinking included).",
 )
 @click.option("--temperature", type=click.FloatRange(0, 2), default=0.0, show_default=True)
+@click.option(
+    "--samples",
+    type=click.IntRange(1, 128),
+    help="Choices per item (the request's n): adds pass@k and the majority vote.",
+)
+@click.option(
+    "--logprobs",
+    type=click.IntRange(1, 20),
+    help="Ask for token log probabilities (top K): adds calibration (ECE, Brier).",
+)
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Stream the answers (long reasoning replies; records time to first token).",
+)
 @click.option("--judge-model", help="Model that grades items scored by 'judge' (by rubric).")
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
@@ -129,6 +151,9 @@ def eval_command(
     timeout: float,
     max_tokens: int,
     temperature: float,
+    samples: int | None,
+    logprobs: int | None,
+    stream: bool,
     judge_model: str | None,
     no_progress: bool,
     as_json: bool,
@@ -153,7 +178,19 @@ def eval_command(
         target, api_key = _resolve_target(sim, base_url)
         out_dir = out_dir or evalset.with_name(f"{evalset.stem}.eval")
         out_dir.mkdir(parents=True, exist_ok=True)
-        params = {"max_tokens": max_tokens, "temperature": temperature}
+        params: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+        if samples is not None and samples > 1:
+            params["n"] = samples
+            if temperature == 0:
+                click.echo(
+                    f"Note: --samples {samples} at --temperature 0 gives (nearly) the same "
+                    "sample n times; pass --temperature (0.7, say) for pass@k to mean much.",
+                    err=True,
+                )
+        if logprobs is not None:
+            params["logprobs"] = logprobs
+        if stream:
+            params["stream"] = True
         plans = []
         for model in models:
             jobs_path = out_dir / f"{slug(model)}.jobs.jsonl"
@@ -368,6 +405,12 @@ def _judge_pair(item: EvalItem, candidate: str, body: dict[str, Any]) -> tuple[s
 
 
 def _answer_pairs(items: Sequence[EvalItem]) -> Iterator[tuple[str, Any]]:
+    """For the simulator: each item's prompt and what a right answer is (its AnswerSpec).
+
+    The contract with ``runner.sim._answers``: for ``tool_call`` the target is the list of
+    expected calls; for ``json_schema`` the target object and ``schema=``; for
+    ``regex_match`` the target string and ``pattern=`` (the pattern the scorer checks).
+    """
     from runner.sim._answers import AnswerSpec
 
     for item in items:
@@ -375,13 +418,22 @@ def _answer_pairs(items: Sequence[EvalItem]) -> Iterator[tuple[str, Any]]:
         prompt = body["messages"][-1]["content"]
         if not isinstance(prompt, str):
             continue
-        target: Any = item.targets[0]
+        target: Any = item.targets[0] if item.targets else None
         scorer = item.scorer or ("choice" if item.choices else "exact")
+        schema = pattern = None
         if scorer == "judge":
             scorer = "normalized"  # the model answers in words; the judge grades them
-        if scorer == "json" and isinstance(target, str):
+        elif scorer == "tool_call":
+            target = list(item.targets)  # every expected call (parallel calls: several)
+        elif scorer in ("json", "json_schema") and isinstance(target, str):
             target = json.loads(target)
-        yield prompt, AnswerSpec(target, scorer, str(item.difficulty or "medium"), item.choices)
+        if scorer == "json_schema":
+            schema = item_schema(item.params, item.metadata)
+        elif scorer == "regex_match":
+            pattern = item_pattern(item)
+        difficulty = str(item.difficulty or "medium")
+        spec = AnswerSpec(target, scorer, difficulty, item.choices, schema=schema, pattern=pattern)
+        yield prompt, spec
 
 
 def _summary_json(scores: list[ModelScore]) -> dict[str, Any]:
@@ -389,73 +441,6 @@ def _summary_json(scores: list[ModelScore]) -> dict[str, Any]:
     if len(scores) > 1:
         out["comparisons"] = [compare(scores[0], s).to_json() for s in scores[1:]]
     return out
-
-
-def _pct(x: float) -> str:
-    return "-" if math.isnan(x) else f"{100 * x:.1f}%"
-
-
-def _money(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"${x:,.2f}" if x >= 1 else f"${x:.2g}" if x < 0.001 else f"${x:.4f}"
-
-
-def _n(x: float) -> str:
-    return "-" if math.isnan(x) else f"{x:,.0f}"
-
-
-def format_table(scores: list[ModelScore]) -> str:
-    """The comparison as a plain-text table, then the paired tests against the first model."""
-    head = [
-        "model",
-        "n",
-        "accuracy (95% CI)",
-        "trunc",
-        "unparsed",
-        "errors",
-        "out tok",
-        "reasoning tok",
-        "latency p50/p95 ms",
-        "cost",
-        "$/correct",
-    ]
-    rows = []
-    for s in scores:
-        acc = s.accuracy()
-        lat = s.latency()
-        reasoning = s.tokens("reasoning_tokens")
-        est = "~" if any(r.reasoning_estimated for r in s.items) else ""
-        rows.append(
-            [
-                s.model,
-                str(s.n),
-                f"{_pct(acc.mean)} [{_pct(acc.ci_low)}, {_pct(acc.ci_high)}]",
-                str(s.count("truncated")),
-                str(s.count("unparsed")),
-                str(s.count("error") + s.count("missing")),
-                _n(s.tokens("tokens_out").mean),
-                est + _n(reasoning.mean) if reasoning.n else "-",
-                f"{_n(lat.p50)}/{_n(lat.p95)}" if lat.n else "-",
-                _money(s.cost()),
-                _money(s.cost_per_correct()),
-            ]
-        )
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    out = [
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in [head, *rows]
-    ]
-    for other in scores[1:]:
-        c = compare(scores[0], other)
-        p = c.paired
-        out.append(
-            f"\n{other.model} - {scores[0].model} on {len(c.ids)} shared items: "
-            f"{100 * p.diff:+.1f} points [{100 * p.ci_low:+.1f}, {100 * p.ci_high:+.1f}]"
-            f"{' (clustered SE)' if p.clustered else ''}; McNemar b={c.test.b} c={c.test.c} "
-            f"p={c.test.p_value:.3g}"
-        )
-    return "\n".join(out)
 
 
 def _load(

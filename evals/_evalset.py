@@ -13,13 +13,33 @@ Keys:
 - ``id``: a string (or integer) of at most 64 characters, unique in the file. It becomes
   the job's ``custom_id``, so Batch results join back on it.
 - ``input`` (a string, sent as the user message) or ``messages`` (a chat list): exactly one.
-- ``target``: a string, a number, or a non-empty list of them (any one is accepted).
+- ``target``: a string, a number, or a non-empty list of them (any one is accepted). Two
+  scorers read it otherwise: for ``tool_call`` it is the expected calls, a list of
+  ``{"name": str, "arguments": {...}}`` (one call, or several made in parallel: all of them
+  are expected, in any order; an empty list expects no call), or one such object; for
+  ``json`` and ``json_schema`` it may also be a JSON object (the expected value).
 - ``choices``: optional list of 2 to 26 options for multiple choice; they are lettered A, B,
   ... and the target is then a letter (``"B"``) or the text of one choice.
 - ``scorer``: optional scorer name or ``module:function`` for this item; it overrides the
   scorer chosen for the whole set.
+- ``params``: optional object of request parameters merged into the item's job body:
+  ``tools``, ``tool_choice``, ``response_format``, ``n``, ``logprobs``, ``temperature``,
+  ``max_tokens``, ... They override the eval-wide options (``--max-tokens``,
+  ``--temperature``, ``--samples``); ``messages``, ``prompt`` and ``model`` are not
+  allowed (the item and ``--model`` give those). The ``json_schema`` and ``regex_match``
+  scorers read their schema or pattern from ``params.response_format``.
 - ``metadata``: optional object, free except for ``group`` (string or integer: items of a
   group are one cluster for the standard errors) and ``difficulty`` (string or number).
+
+For example, a function-calling item and a structured-output item::
+
+    {"id": "fc-1", "input": "Weather in Paris, in celsius?", "scorer": "tool_call",
+     "params": {"tools": [{"type": "function", "function": {"name": "get_weather", ...}}]},
+     "target": [{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}]}
+    {"id": "so-1", "input": "Extract the ticket ...", "scorer": "json_schema",
+     "params": {"response_format": {"type": "json_schema",
+                                    "json_schema": {"name": "ticket", "schema": {...}}}},
+     "target": {"priority": "high", "customer": {"name": "Ada"}}}
 
 Any other key is an error (a misspelt ``target`` would otherwise be silently dropped): put
 extra fields under ``metadata``. `iter_evalset` yields an `EvalItem` or a `jobs.LineError`
@@ -49,16 +69,19 @@ __all__ = [
     "EvalItem",
     "Target",
     "choice_prompt",
+    "item_schema",
     "iter_evalset",
     "job_body",
     "parse_item",
     "read_evalset",
 ]
 
-Target = str | int | float
+Target = str | int | float | dict[str, Any]  # an object: a tool call, or an expected JSON value
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_ID = MAX_CUSTOM_ID  # an item's id becomes its job's custom_id
-_KEYS = frozenset({"id", "input", "messages", "target", "choices", "scorer", "metadata"})
+_KEYS = frozenset({"id", "input", "messages", "target", "choices", "scorer", "params", "metadata"})
+_NOT_PARAMS = ("messages", "prompt", "model")  # the item and --model give these
+_OBJECT_TARGETS = frozenset({"json", "json_schema", "tool_call"})  # scorers reading objects
 _ROLES = frozenset({"system", "user", "assistant", "developer"})
 
 CHOICE_INSTRUCTION = (
@@ -78,6 +101,7 @@ class EvalItem:
     choices: tuple[str, ...] | None = None
     scorer: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     line_no: int = 0
 
     @property
@@ -129,11 +153,21 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
     else:
         messages = _messages(obj["messages"], fail)
     choices = _choices(obj.get("choices"), fail)
-    target = _target(obj.get("target"), choices, fail)
     scorer = obj.get("scorer")
     if scorer is not None and (not isinstance(scorer, str) or not scorer.strip()):
         raise fail(f"'scorer' must be a non-empty string, got {_kind(scorer)}")
+    target: Target | tuple[Target, ...]
+    if scorer == "tool_call":
+        target = _calls(obj.get("target"), fail)
+    else:
+        target = _target(obj.get("target"), choices, fail, objects=scorer in _OBJECT_TARGETS)
+    params = _params(obj.get("params"), fail)
     metadata = _metadata(obj.get("metadata"), fail)
+    if scorer == "json_schema" and item_schema(params, metadata) is None:
+        raise fail(
+            "scorer 'json_schema' needs a schema: params.response_format.json_schema.schema "
+            "(or response_format.schema), or metadata.schema"
+        )
     return EvalItem(
         id=item_id,
         target=target,
@@ -142,6 +176,7 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
         choices=choices,
         scorer=scorer,
         metadata=metadata,
+        params=params,
         line_no=line_no,
     )
 
@@ -187,7 +222,8 @@ def read_evalset(path: str | Path, *, max_errors: int = 10) -> list[EvalItem]:
 
 
 def job_body(item: EvalItem, *, system: str | None = None, **params: Any) -> dict[str, Any]:
-    """The chat completion body that asks ``item``; ``params`` (model, max_tokens, ...) are added.
+    """The chat completion body that asks ``item``; ``params`` (model, max_tokens, ...) are added,
+    then the item's own ``params`` (tools, response_format, n, ...), which win.
 
     A multiple-choice item gets its lettered choices and `CHOICE_INSTRUCTION` appended to
     its question (the last user message when it has ``messages``). ``system``, if given,
@@ -201,7 +237,21 @@ def job_body(item: EvalItem, *, system: str | None = None, **params: Any) -> dic
         _append_choices(messages, item.choices)
     if system is not None:
         messages.insert(0, {"role": "system", "content": system})
-    return {"messages": messages, **params}
+    return {"messages": messages, **params, **copy.deepcopy(item.params)}
+
+
+def item_schema(params: dict[str, Any], metadata: dict[str, Any]) -> Any:
+    """The JSON Schema an item's answer must follow, or None: ``params.response_format``'s
+    ``json_schema.schema`` (or ``json_schema`` itself without a ``schema`` key; or
+    Together's ``response_format.schema``), else ``metadata.schema``."""
+    fmt = params.get("response_format")
+    if isinstance(fmt, dict):
+        inner = fmt.get("json_schema")
+        if isinstance(inner, dict):
+            return inner["schema"] if "schema" in inner else inner
+        if isinstance(fmt.get("schema"), dict):
+            return fmt["schema"]
+    return metadata.get("schema")
 
 
 def choice_prompt(choices: Sequence[str]) -> str:
@@ -270,7 +320,9 @@ def _choices(raw: object, fail: Any) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _target(raw: object, choices: tuple[str, ...] | None, fail: Any) -> Target | tuple[Target, ...]:
+def _target(
+    raw: object, choices: tuple[str, ...] | None, fail: Any, *, objects: bool = False
+) -> Target | tuple[Target, ...]:
     if raw is None:
         raise fail("missing 'target' (the accepted answer, or a list of them)")
     raw_values: list[object] = raw if isinstance(raw, list) else [raw]
@@ -278,8 +330,17 @@ def _target(raw: object, choices: tuple[str, ...] | None, fail: Any) -> Target |
         raise fail("'target' is an empty list")
     values: list[Target] = []
     for value in raw_values:
+        if objects and isinstance(value, dict):
+            values.append(value)
+            continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise fail(f"'target' must be a string, a number or a list of them, got {_kind(value)}")
+            hint = (
+                "" if objects else " (an object target needs scorer json, json_schema or tool_call)"
+            )
+            raise fail(
+                f"'target' must be a string, a number or a list of them, got {_kind(value)}"
+                + (hint if isinstance(value, dict) else "")
+            )
         if isinstance(value, float) and not math.isfinite(value):
             raise fail(f"'target' must be a finite number, got {value!r}")
         if isinstance(value, str) and not value.strip():
@@ -294,6 +355,67 @@ def _target(raw: object, choices: tuple[str, ...] | None, fail: Any) -> Target |
     if isinstance(raw, list):
         return tuple(values)
     return values[0]
+
+
+def _calls(raw: object, fail: Any) -> tuple[Target, ...]:
+    """A tool_call target: the expected calls, each ``{"name": ..., "arguments": {...}}``."""
+    if raw is None:
+        raise fail('missing \'target\' (the expected calls: [{"name": ..., "arguments": {...}}])')
+    calls: list[object] = raw if isinstance(raw, list) else [raw]
+    out: list[Target] = []
+    for i, call in enumerate(calls):
+        where = f"target[{i}]" if isinstance(raw, list) else "target"
+        if not isinstance(call, dict):
+            raise fail(
+                f'{where} must be a call {{"name": ..., "arguments": {{...}}}} for scorer '
+                f"'tool_call', got {_kind(call)}"
+            )
+        unknown = sorted(set(call) - {"name", "arguments"})
+        if unknown:
+            raise fail(f"{where} has unexpected key {unknown[0]!r} (a call has name, arguments)")
+        name = call.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise fail(f"{where}.name must be a non-empty string, got {_kind(name)}")
+        arguments = call.get("arguments", {})
+        if not isinstance(arguments, dict):
+            raise fail(f"{where}.arguments must be an object, got {_kind(arguments)}")
+        out.append({"name": name, "arguments": arguments})
+    return tuple(out)
+
+
+def _params(raw: object, fail: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise fail(f"'params' must be an object, got {_kind(raw)}")
+    for key in _NOT_PARAMS:
+        if key in raw:
+            raise fail(
+                f"params.{key} is not allowed (the item's input or messages and --model give it)"
+            )
+    checks: dict[str, tuple[type | tuple[type, ...], str]] = {
+        "tools": (list, "a list"),
+        "tool_choice": ((str, dict), "a string or an object"),
+        "response_format": (dict, "an object"),
+    }
+    for key, (kind, words) in checks.items():
+        if key in raw and not isinstance(raw[key], kind):
+            raise fail(f"params.{key} must be {words}, got {_kind(raw[key])}")
+    for i, tool in enumerate(raw.get("tools") or []):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise fail(
+                f'params.tools[{i}] must be {{"type": "function", "function": {{"name": ...}}}}'
+            )
+    n = raw.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise fail(f"params.n must be an integer >= 1, got {n!r}")
+    logprobs = raw.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool | int):
+        raise fail(
+            f"params.logprobs must be an integer (Together) or a boolean, got {_kind(logprobs)}"
+        )
+    return raw
 
 
 def _is_choice(value: Target, choices: tuple[str, ...]) -> bool:

@@ -26,6 +26,22 @@ the answer, except for an ``inline-no-open`` model, whose reply without ``</thin
 left its thinking (no answer; truncated). Tags are matched exactly (lower case), as the
 models emit them.
 
+Tool calls (``message.tool_calls``, Together's and OpenAI's shape
+``[{"id", "type": "function", "function": {"name", "arguments": "<JSON text>"}}]``, or
+the older ``message.function_call``) are read into `Extraction.tool_calls` with their
+arguments as sent (a JSON text; the ``tool_call`` scorer parses it). A reply that called
+tools ends with ``finish_reason: "tool_calls"``, usually with empty content: that is a
+finished reply with no text answer, never a truncation.
+
+Token log probabilities, when the request asked for them, are read from either shape the
+API sends into `Extraction.logprobs`, a tuple of ``(token, logprob)``: Together's native
+``{"tokens": [...], "token_logprobs": [...]}`` and OpenAI's
+``{"content": [{"token", "logprob", ...}]}``.
+
+A reply with several choices (a request with ``n`` > 1) is read choice by choice with
+`extract_choices` / `extract_result_choices`; `extract` reads the first. Usage belongs to
+the whole response, so every choice's extraction carries the same token counts.
+
 Reasoning tokens come from ``usage.reasoning_tokens`` or
 ``usage.completion_tokens_details.reasoning_tokens``; without either they are estimated
 from the reasoning text at `CHARS_PER_TOKEN` characters a token and flagged
@@ -41,13 +57,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHARS_PER_TOKEN", "REASONING_STYLES", "Extraction", "extract", "extract_result"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "REASONING_STYLES",
+    "Extraction",
+    "TokenLogprob",
+    "ToolCall",
+    "extract",
+    "extract_choices",
+    "extract_result",
+    "extract_result_choices",
+]
 
 REASONING_STYLES = ("none", "inline", "inline-no-open", "field", "auto")  # as runner's catalog
 CHARS_PER_TOKEN = 4  # rough, for English text with common BPE vocabularies
 
 _OPEN, _CLOSE = "<think>", "</think>"
 _BLOCK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
+
+
+TokenLogprob = tuple[str, float | None]  # a token's text and its log probability (None: unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call a reply made; ``arguments`` is the JSON text as sent (may be bad)."""
+
+    name: str
+    arguments: str
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +95,8 @@ class Extraction:
     ``truncated`` means the reply stopped before it answered (inside its thinking, or at
     ``max_tokens`` with no answer text): count it apart from wrong answers. ``error`` is
     set when there was no completion to read (a failed request, or a body without choices).
+    ``tool_calls`` are the calls the reply made (empty if none); ``logprobs`` the tokens
+    with their log probabilities, when the reply carries them.
     """
 
     answer: str | None = None
@@ -68,11 +108,22 @@ class Extraction:
     reasoning_tokens: int | None = None
     reasoning_tokens_estimated: bool = False
     error: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
     @property
     def length(self) -> bool:
         """The reply hit ``max_tokens``; with an answer, the answer may be cut short."""
         return self.finish_reason == "length"
+
+    def calls_answer(self) -> str | None:
+        """What a scorer that reads tool calls is given (see `evals.register_scorer`): the JSON
+        text ``{"content": answer, "tool_calls": [{"name", "arguments"}, ...]}``; None when
+        the reply gave neither text nor calls."""
+        if not self.tool_calls and self.answer is None:
+            return None
+        calls = [{"name": c.name, "arguments": c.arguments} for c in self.tool_calls]
+        return json.dumps({"content": self.answer, "tool_calls": calls}, ensure_ascii=False)
 
 
 def extract(body: Mapping[str, Any], style: str = "auto") -> Extraction:
@@ -80,19 +131,36 @@ def extract(body: Mapping[str, Any], style: str = "auto") -> Extraction:
 
     ``style`` is one of `REASONING_STYLES` (a model's ``reasoning`` in models.toml).
     """
+    return extract_choices(body, style)[0]
+
+
+def extract_choices(body: Mapping[str, Any], style: str = "auto") -> list[Extraction]:
+    """Read every choice of a completion body, in ``index`` order; one `Extraction` with
+    ``error`` set if the body has no choices."""
     if style not in REASONING_STYLES:
         raise ValueError(f"style must be one of {', '.join(REASONING_STYLES)}, got {style!r}")
     choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return Extraction(error=_body_error(body))
-    choice = choices[0]
+    if not isinstance(choices, list):
+        return [Extraction(error=_body_error(body))]
+    read = [c for c in choices if isinstance(c, dict)]
+    if not read:
+        return [Extraction(error=_body_error(body))]
+    if all(isinstance(c.get("index"), int) for c in read):
+        read.sort(key=lambda c: c["index"])
+    return [_choice(c, body, style) for c in read]
+
+
+def _choice(choice: Mapping[str, Any], body: Mapping[str, Any], style: str) -> Extraction:
     finish = choice.get("finish_reason")
     finish = finish if isinstance(finish, str) else None
     message = choice.get("message")
+    source: Mapping[str, Any]
+    calls: tuple[ToolCall, ...]
     if isinstance(message, dict):  # chat completion
         source, text = message, _text(message.get("content"))
+        calls = _tool_calls(message)
     else:  # text completion
-        source, text = choice, _text(choice.get("text"))
+        source, text, calls = choice, _text(choice.get("text")), ()
     field = source.get("reasoning") or source.get("reasoning_content")
     field = field if isinstance(field, str) and field.strip() else None
 
@@ -101,7 +169,8 @@ def extract(body: Mapping[str, Any], style: str = "auto") -> Extraction:
         thoughts.insert(0, field)
     answer = answer.strip() if answer is not None else None
     answer = answer or None
-    truncated = inside or (finish == "length" and answer is None)
+    # A reply that called tools finished, whatever its (usually empty) text says.
+    truncated = not calls and (inside or (finish == "length" and answer is None))
     reasoning = "\n".join(t.strip() for t in thoughts if t.strip()) or None
     tokens_in, tokens_out, reasoning_tokens, estimated = _usage(body, reasoning)
     return Extraction(
@@ -113,6 +182,8 @@ def extract(body: Mapping[str, Any], style: str = "auto") -> Extraction:
         tokens_out=tokens_out,
         reasoning_tokens=reasoning_tokens,
         reasoning_tokens_estimated=estimated,
+        tool_calls=calls,
+        logprobs=_logprobs(choice.get("logprobs")),
     )
 
 
@@ -121,6 +192,12 @@ def extract_result(line: Mapping[str, Any], style: str = "auto") -> Extraction:
 
     A line whose request failed gives an `Extraction` with ``error`` set and no answer.
     """
+    return extract_result_choices(line, style)[0]
+
+
+def extract_result_choices(line: Mapping[str, Any], style: str = "auto") -> list[Extraction]:
+    """Every choice of one Batch output line (see `extract_choices`); a failed request
+    gives one `Extraction` with ``error`` set."""
     response = line.get("response")
     response = response if isinstance(response, dict) else {}
     status = response.get("status_code")
@@ -132,7 +209,7 @@ def extract_result(line: Mapping[str, Any], style: str = "auto") -> Extraction:
             body = None
     error = line.get("error")
     if isinstance(body, dict) and status in (None, 200) and not error:
-        return extract(body, style)
+        return extract_choices(body, style)
     if isinstance(error, dict):
         reason = f"{error.get('code') or 'error'}: {error.get('message') or ''}".rstrip(": ")
     elif error:
@@ -141,7 +218,7 @@ def extract_result(line: Mapping[str, Any], style: str = "auto") -> Extraction:
         reason = f"HTTP {status}"
     else:
         reason = "no response body"
-    return Extraction(error=reason)
+    return [Extraction(error=reason)]
 
 
 def _split(text: str, *, no_open: bool) -> tuple[str | None, list[str], bool]:
@@ -165,6 +242,55 @@ def _split(text: str, *, no_open: bool) -> tuple[str | None, list[str], bool]:
         thoughts.append(text[opened + len(_OPEN) :])
         return None, thoughts, True
     return text, thoughts, False
+
+
+def _tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    """The calls in ``message.tool_calls`` (or the legacy ``function_call``), in order."""
+    raw = message.get("tool_calls")
+    entries = raw if isinstance(raw, list) else []
+    if not entries and isinstance(message.get("function_call"), dict):
+        entries = [{"function": message["function_call"]}]
+    calls = []
+    for entry in entries:
+        function = entry.get("function") if isinstance(entry, dict) else None
+        if not isinstance(function, dict):
+            continue
+        name = function.get("name")
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):  # some servers send the object itself
+            arguments = "" if arguments is None else json.dumps(arguments)
+        call_id = entry.get("id")
+        calls.append(
+            ToolCall(
+                name if isinstance(name, str) else "",
+                arguments,
+                call_id if isinstance(call_id, str) else None,
+            )
+        )
+    return tuple(calls)
+
+
+def _logprobs(raw: object) -> tuple[TokenLogprob, ...] | None:
+    """Tokens and log probabilities from Together's native shape or OpenAI's; else None."""
+    if not isinstance(raw, dict):
+        return None
+    content = raw.get("content")
+    if isinstance(content, list):  # OpenAI: [{"token", "logprob", ...}]
+        return tuple(
+            (str(t.get("token", "")), _float(t.get("logprob")))
+            for t in content
+            if isinstance(t, dict)
+        )
+    tokens, values = raw.get("tokens"), raw.get("token_logprobs")
+    if isinstance(tokens, list) and isinstance(values, list) and len(tokens) == len(values):
+        return tuple((str(t), _float(v)) for t, v in zip(tokens, values, strict=True))
+    return None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) else float(value)  # -inf is a probability of 0
 
 
 def _text(content: object) -> str:

@@ -1,14 +1,17 @@
-"""A small JSON Schema validator for the subset eval sets use, so the ``json`` scorer needs
-no dependency.
+"""A small JSON Schema validator for the subset eval sets use, so the ``json`` and
+``json_schema`` scorers need no dependency.
 
 Supported keywords: ``type`` (a name or a list of names), ``enum``, ``const``,
 ``properties``, ``required``, ``additionalProperties`` (``false`` or a schema), ``items``
-(one schema for every element), ``minItems``/``maxItems``, ``minLength``/``maxLength``,
-``pattern``, ``minimum``/``maximum``, ``exclusiveMinimum``/``exclusiveMaximum`` (numbers,
-as in draft 6 and later). Annotations (``title``, ``description``, ``$schema``,
-``format``, ...) are ignored, as the standard does by default.
+(one schema for every element), ``minItems``/``maxItems``, ``uniqueItems``,
+``minLength``/``maxLength``, ``pattern``, ``minimum``/``maximum``,
+``exclusiveMinimum``/``exclusiveMaximum`` (numbers, as in draft 6 and later), ``anyOf``,
+``oneOf``, ``allOf``, and ``$ref`` to a local definition (``#/$defs/Name``,
+``#/definitions/Name``, ``#``), which is what pydantic's ``model_json_schema()`` writes
+for nested models and ``Optional`` fields. Annotations (``title``, ``description``,
+``$schema``, ``format``, ...) are ignored, as the standard does by default.
 
-Any other keyword (``$ref``, ``anyOf``, ``oneOf``, ``patternProperties``, ...) raises
+Any other keyword (``patternProperties``, ``if``, ``not``, a remote ``$ref``, ...) raises
 `ScorerError` instead of being skipped: a schema that is only partly checked would pass
 answers it should fail. As in JSON Schema, an integer is a number whose value is whole
 (``1.0`` is an integer), and ``true``/``false`` are not numbers.
@@ -38,6 +41,8 @@ _ANNOTATIONS = frozenset(
         "readOnly",
         "writeOnly",
         "deprecated",
+        "$defs",  # definitions are checked where a $ref uses them
+        "definitions",
     }
 )
 _CHECKED = frozenset(
@@ -58,8 +63,14 @@ _CHECKED = frozenset(
         "maximum",
         "exclusiveMinimum",
         "exclusiveMaximum",
+        "uniqueItems",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "$ref",
     }
 )
+_MAX_REF_DEPTH = 64  # $ref chains deeper than this are a loop
 
 
 def schema_errors(instance: Any, schema: Any, *, limit: int = 5) -> list[str]:
@@ -69,11 +80,54 @@ def schema_errors(instance: Any, schema: Any, *, limit: int = 5) -> list[str]:
     validator does not check, or is not a schema at all.
     """
     errors: list[str] = []
-    _check(instance, schema, "$", errors, limit)
+    _Validator(schema, limit).check(instance, schema, "$", errors)
     return errors
 
 
-def _check(value: Any, schema: Any, where: str, errors: list[str], limit: int) -> None:
+class _Validator:
+    """Checks values against a schema; holds the root so that ``$ref`` can be resolved."""
+
+    def __init__(self, root: Any, limit: int) -> None:
+        self.root = root
+        self.limit = limit
+        self.depth = 0  # $ref hops on the current path
+
+    def check(self, value: Any, schema: Any, where: str, errors: list[str]) -> None:
+        if isinstance(schema, dict) and "$ref" in schema:
+            target = self.resolve(schema["$ref"], where)
+            self.depth += 1
+            if self.depth > _MAX_REF_DEPTH:
+                raise ScorerError(f"JSON Schema at {where}: $ref loops")
+            try:
+                self.check(value, target, where, errors)
+            finally:
+                self.depth -= 1
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            if set(rest) - _ANNOTATIONS:
+                self.check(value, rest, where, errors)
+            return
+        _check(value, schema, where, errors, self.limit, self)
+
+    def valid(self, value: Any, schema: Any, where: str) -> bool:
+        trial: list[str] = []
+        self.check(value, schema, where, trial)
+        return not trial
+
+    def resolve(self, ref: object, where: str) -> Any:
+        if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
+            raise ScorerError(f"JSON Schema at {where}: only local $ref ('#/...') is supported")
+        node = self.root
+        for part in ref[2:].split("/") if ref != "#" else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                raise ScorerError(f"JSON Schema at {where}: $ref {ref!r} points nowhere")
+            node = node[part]
+        return node
+
+
+def _check(
+    value: Any, schema: Any, where: str, errors: list[str], limit: int, v: _Validator
+) -> None:
     if schema is True or schema == {}:
         return
     if schema is False:
@@ -104,17 +158,30 @@ def _check(value: Any, schema: Any, where: str, errors: list[str], limit: int) -
         fail(f"{_short(value)} is not one of {_short(schema['enum'])}")
     if "const" in schema and not json_equal(value, schema["const"]):
         fail(f"{_short(value)} is not {_short(schema['const'])}")
+    for sub in schema.get("allOf", []):
+        v.check(value, sub, where, errors)
+    if "anyOf" in schema and not any(v.valid(value, sub, where) for sub in schema["anyOf"]):
+        fail("matches none of anyOf")
+    if "oneOf" in schema:
+        hits = sum(v.valid(value, sub, where) for sub in schema["oneOf"])
+        if hits != 1:
+            fail(f"matches {hits} of oneOf, not exactly 1")
 
     if isinstance(value, dict):
-        _check_object(value, schema, where, errors, limit, fail)
+        _check_object(value, schema, where, errors, fail, v)
     elif isinstance(value, list):
         if "minItems" in schema and len(value) < schema["minItems"]:
             fail(f"{len(value)} items, fewer than {schema['minItems']}")
         if "maxItems" in schema and len(value) > schema["maxItems"]:
             fail(f"{len(value)} items, more than {schema['maxItems']}")
+        if schema.get("uniqueItems") is True:
+            for i, element in enumerate(value):
+                if any(json_equal(element, other) for other in value[:i]):
+                    fail(f"item {i} repeats an earlier item")
+                    break
         if "items" in schema:
             for i, element in enumerate(value):
-                _check(element, schema["items"], f"{where}[{i}]", errors, limit)
+                v.check(element, schema["items"], f"{where}[{i}]", errors)
     elif isinstance(value, str):
         if "minLength" in schema and len(value) < schema["minLength"]:
             fail(f"shorter than {schema['minLength']} characters")
@@ -136,8 +203,8 @@ def _check_object(
     schema: dict[str, Any],
     where: str,
     errors: list[str],
-    limit: int,
     fail: Any,
+    v: _Validator,
 ) -> None:
     for key in schema.get("required", []):
         if key not in value:
@@ -146,11 +213,11 @@ def _check_object(
     extra = schema.get("additionalProperties", True)
     for key, item in value.items():
         if key in properties:
-            _check(item, properties[key], f"{where}.{key}", errors, limit)
+            v.check(item, properties[key], f"{where}.{key}", errors)
         elif extra is False:
             fail(f"unexpected property {key!r}")
         elif extra is not True:
-            _check(item, extra, f"{where}.{key}", errors, limit)
+            v.check(item, extra, f"{where}.{key}", errors)
 
 
 def _check_number(value: float, schema: dict[str, Any], fail: Any) -> None:

@@ -10,6 +10,12 @@ use. A user's scorer may return a `Score` or just a bool::
     def ends_with_target(answer, item):
         return answer is not None and answer.rstrip(". ").endswith(str(item.target))
 
+A scorer normally reads the reply's text answer. One registered with
+``reads="tool_calls"`` (the built-in ``tool_call``; a user function says so with an
+attribute ``fn.reads = "tool_calls"``) gets instead the JSON text
+``{"content": <the text answer or null>, "tool_calls": [{"name", "arguments"}, ...]}``,
+``arguments`` as sent (a JSON text); it still gets None when the reply gave neither.
+
 Whatever goes wrong with a user scorer (it does not import, is not callable, raises,
 returns something else) becomes a `ScorerError` that names it.
 """
@@ -28,7 +34,15 @@ from typing import Any
 from ._errors import ScorerError
 from ._evalset import EvalItem
 
-__all__ = ["Score", "Scorer", "get_scorer", "register_scorer", "scorer_names"]
+__all__ = [
+    "READS",
+    "Score",
+    "Scorer",
+    "get_scorer",
+    "register_scorer",
+    "scorer_names",
+    "scorer_reads",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +76,36 @@ class Score:
 
 
 Scorer = Callable[[str | None, EvalItem], Score]
+READS = ("answer", "tool_calls")  # what a scorer is given: the text, or the tool calls too
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _REGISTRY: dict[str, Scorer] = {}  # name -> built-in or registered scorer
 _LOADED: dict[str, Scorer] = {}  # "module:function" -> the imported scorer, guarded
+_READS: dict[str, str] = {}  # name or "module:function" -> one of READS
 
 
-def register_scorer(name: str) -> Callable[[Scorer], Scorer]:
-    """Decorator: make a scorer available by ``name`` (lower case; no ``:``)."""
+def register_scorer(name: str, *, reads: str = "answer") -> Callable[[Scorer], Scorer]:
+    """Decorator: make a scorer available by ``name`` (lower case; no ``:``); ``reads`` is
+    ``"tool_calls"`` for a scorer that is given the reply's tool calls (module docstring)."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"a scorer name is lower case letters, digits, - and _; got {name!r}")
+    if reads not in READS:
+        raise ValueError(f"reads must be one of {', '.join(READS)}, got {reads!r}")
 
     def add(fn: Scorer) -> Scorer:
         if name in _REGISTRY and _REGISTRY[name] is not fn:
             raise ValueError(f"a scorer named {name!r} is already registered")
         _REGISTRY[name] = fn
+        _READS[name] = reads
         return fn
 
     return add
+
+
+def scorer_reads(name: str) -> str:
+    """What the scorer ``name`` is given: ``"answer"`` or ``"tool_calls"`` (see `READS`)."""
+    get_scorer(name)  # imports a user scorer, or raises for an unknown name
+    return _READS.get(name, "answer")
 
 
 def scorer_names() -> list[str]:
@@ -91,7 +117,12 @@ def get_scorer(name: str) -> Scorer:
     """The scorer registered as ``name``, or the user's ``module:function``."""
     if ":" in name:
         if name not in _LOADED:
-            _LOADED[name] = _guarded(name, _import(name))
+            fn = _import(name)
+            reads = getattr(fn, "reads", "answer")
+            if reads not in READS:
+                raise ScorerError(f"scorer {name!r}: reads must be one of {', '.join(READS)}")
+            _READS[name] = reads
+            _LOADED[name] = _guarded(name, fn)
         return _LOADED[name]
     try:
         return _REGISTRY[name]

@@ -4,7 +4,10 @@ same tables in Markdown beside it.
 Contents: per model accuracy with its 95% interval (a dot-and-whisker plot and a table),
 truncated / unparsed / errors, tokens (output and reasoning, mean and p95), latency, cost
 and cost per correct answer; accuracy by difficulty; the paired comparison of every model
-against the first (difference, interval, McNemar b, c, p, overthinking).
+against the first (difference, interval, McNemar b, c, p, overthinking). When the results
+have them: the JSON Schema validity rate, pass@k and the majority vote (with ``n`` > 1;
+the accuracy stays sample 0's), and calibration from log probabilities (ECE, Brier, the
+reliability bins and a reliability diagram).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 from pathlib import Path
 
 from ._results import ModelScore, compare
+from ._stats import Estimate
 
 __all__ = ["write_report"]
 
@@ -37,6 +41,146 @@ def _money(x: float | None) -> str:
     if x is None:
         return "-"
     return f"${x:,.2f}" if x >= 1 else f"${x:.2g}" if x < 0.001 else f"${x:.4f}"
+
+
+def _interval(e: Estimate) -> str:
+    return f"{_pct(e.mean)} ({_pct(e.ci_low)} to {_pct(e.ci_high)})"
+
+
+def _dec(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.3f}"
+
+
+Table = tuple[str, list[str], list[list[str]]]
+
+
+def _extra_tables(scores: list[ModelScore]) -> list[Table]:
+    """Validity, samples and calibration: each table only when some model has the figure."""
+    tables: list[Table] = []
+    valid = [(s, v) for s in scores if (v := s.validity()) is not None]
+    if valid:
+        tables.append(
+            (
+                "Structured output: JSON Schema validity",
+                ["model", "items (json_schema)", "valid", "validity rate (95% interval)"],
+                [[s.model, str(v.n), str(round(v.mean * v.n)), _interval(v)] for s, v in valid],
+            )
+        )
+    sampled = [s for s in scores if s.pass_at()]
+    if sampled:
+        ks = sorted({k for s in sampled for k in s.pass_at()})
+        rows = []
+        for s in sampled:
+            passes, majority = s.pass_at(), s.majority()
+            rows.append(
+                [
+                    s.model,
+                    str(s.max_samples),
+                    _interval(s.accuracy()),
+                    *(_interval(passes[k]) if k in passes else "-" for k in ks),
+                    _interval(majority) if majority is not None else "-",
+                ]
+            )
+        tables.append(
+            (
+                "Samples (n > 1): pass@k and majority vote",
+                [
+                    "model",
+                    "samples",
+                    "accuracy (sample 0)",
+                    *(f"pass@{k}" for k in ks),
+                    "majority vote",
+                ],
+                rows,
+            )
+        )
+    calibrated = [(s, c) for s in scores if (c := s.calibration()) is not None]
+    if calibrated:
+        tables.append(
+            (
+                "Calibration (confidence from log probabilities)",
+                ["model", "answers", "without a confidence", "ECE", "Brier", "mean confidence"],
+                [
+                    [s.model, str(c.n), str(c.without), _dec(c.ece), _dec(c.brier)]
+                    + [_pct(c.mean_confidence)]
+                    for s, c in calibrated
+                ],
+            )
+        )
+        for s, c in calibrated:
+            tables.append(
+                (
+                    f"Reliability bins: {s.model}",
+                    ["confidence", "answers", "mean confidence", "accuracy"],
+                    [
+                        [
+                            f"{b.low:.1f}-{b.high:.1f}",
+                            str(b.n),
+                            _pct(b.confidence),
+                            _pct(b.accuracy),
+                        ]
+                        for b in c.bins
+                        if b.n
+                    ],
+                )
+            )
+    return tables
+
+
+def _reliability_svg(scores: list[ModelScore]) -> str:
+    """Accuracy against confidence per bin, one colour per model; the diagonal is perfect."""
+    calibrated = [(s, c) for s in scores if (c := s.calibration()) is not None and c.n]
+    if not calibrated:
+        return ""
+    size, left, top = 300, 50, 20
+    colours = ["#357", "#c63", "#393", "#939", "#996", "#369"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + size + 280}" '
+        f'height="{top + size + 45}" role="img" aria-label="reliability diagram">'
+    ]
+
+    def x(v: float) -> float:
+        return left + size * v
+
+    def y(v: float) -> float:
+        return top + size * (1 - v)
+
+    for tick in range(0, 11, 2):
+        v = tick / 10
+        parts.append(
+            f'<line x1="{x(v):.0f}" y1="{y(0):.0f}" x2="{x(v):.0f}" y2="{y(1):.0f}" stroke="#eee"/>'
+            f'<line x1="{x(0):.0f}" y1="{y(v):.0f}" x2="{x(1):.0f}" y2="{y(v):.0f}" stroke="#eee"/>'
+            f'<text x="{x(v):.0f}" y="{y(0) + 16:.0f}" text-anchor="middle">{v:.1f}</text>'
+            f'<text x="{x(0) - 6:.0f}" y="{y(v) + 4:.0f}" text-anchor="end">{v:.1f}</text>'
+        )
+    parts.append(
+        f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#999" '
+        'stroke-dasharray="4 3"/>'
+    )
+    parts.append(
+        f'<text x="{x(0.5)}" y="{y(0) + 34}" text-anchor="middle">confidence</text>'
+        f'<text x="12" y="{y(0.5)}" transform="rotate(-90 12 {y(0.5)})" '
+        'text-anchor="middle">accuracy</text>'
+    )
+    for i, (s, c) in enumerate(calibrated):
+        colour = colours[i % len(colours)]
+        points = [(b.confidence, b.accuracy, b.n) for b in c.bins if b.n]
+        path = " ".join(f"{x(cf):.1f},{y(acc):.1f}" for cf, acc, _ in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for cf, acc, n in points:
+            r = 3 + min(5.0, math.sqrt(n))
+            parts.append(
+                f'<circle cx="{x(cf):.1f}" cy="{y(acc):.1f}" r="{r:.1f}" fill="{colour}" '
+                f'fill-opacity="0.6"><title>{n} answers</title></circle>'
+            )
+        ly = top + 10 + 18 * i
+        parts.append(f'<rect x="{x(1) + 16}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{x(1) + 32}" y="{ly}">{html.escape(s.model[-30:])} '
+            f"(ECE {_dec(c.ece)})</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -163,7 +307,7 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
                 rows,
             )
         )
-    return tables
+    return tables + _extra_tables(scores)
 
 
 def _svg(scores: list[ModelScore]) -> str:
@@ -198,6 +342,28 @@ def _svg(scores: list[ModelScore]) -> str:
     return "".join(parts)
 
 
+def _extra_notes(scores: list[ModelScore]) -> str:
+    notes = []
+    if any(s.validity() is not None for s in scores):
+        notes.append(
+            "Validity: items scored by json_schema are correct when the answer is JSON valid "
+            "against the item's schema, so their accuracy is the validity rate."
+        )
+    if any(s.pass_at() for s in scores):
+        notes.append(
+            "Samples: the accuracy is sample 0's score, the number a one-sample run gives; "
+            "pass@k is the unbiased estimator 1 - C(n-c, k)/C(n, k) (Chen et al. 2021) "
+            "averaged over items, and the majority vote scores each item's most common answer."
+        )
+    if any(s.calibration() is not None for s in scores):
+        notes.append(
+            "Calibration: confidence is the probability of the answer's token(s) in sample 0; "
+            "ECE over 10 equal-width bins, and the Brier score; answers whose tokens were not "
+            "found are counted apart and left out."
+        )
+    return " ".join(notes)
+
+
 def write_report(
     scores: list[ModelScore], path: Path, *, title: str, simulated: bool = False
 ) -> Path:
@@ -228,6 +394,9 @@ def write_report(
         md += [f"## {name}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         md += ["| " + " | ".join(r) + " |" for r in rows]
         md.append("")
+    reliability = _reliability_svg(scores)
+    if reliability:
+        body.append("<h2>Reliability diagram</h2>" + reliability)
     body.append(
         "<p>Accuracy counts every item: truncated, unparsed and failed items are not "
         "correct, and are shown apart from wrong answers. Intervals: Wilson, or "
@@ -235,6 +404,10 @@ def write_report(
         "standard error on shared items; McNemar's exact test on discordant pairs "
         "(b: only the first model right, c: only the second).</p>"
     )
+    notes = _extra_notes(scores)
+    if notes:
+        body.append(f"<p>{html.escape(notes)}</p>")
+        md += [notes, ""]
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>"
         f"{html.escape(title)}</title><style>{_CSS}</style></head><body>"

@@ -13,6 +13,16 @@ clustered by ``metadata.group`` when items carry one), tokens in/out/reasoning (
 p95), latency when known (from the state file; a result file does not carry it), cost from
 ``config/models.toml`` prices and cost per correct answer. `compare` pairs two models on the
 items both have.
+
+Figures that only some results have, reported only when present:
+
+- ``validity``: on items scored by ``json_schema``, the rate of answers valid against
+  their schema (it is those items' accuracy);
+- ``samples``: with several choices per reply (``n`` > 1), every choice is scored;
+  pass@k and the majority vote (`_samples`) are reported, while the accuracy stays the
+  score of choice 0, the same number a single-sample run gives;
+- ``calibration``: with token log probabilities, the confidence of choice 0's answer,
+  ECE, Brier and the reliability bins (`_calibration`).
 """
 
 from __future__ import annotations
@@ -26,9 +36,12 @@ from typing import Any
 
 from runner import Catalog
 
+from ._calibration import STRUCTURED, Calibration, answer_confidence, calibration
 from ._evalset import EvalItem
-from ._extract import extract_result
-from ._scorers import outcome, score_answer
+from ._extract import Extraction, extract_result_choices
+from ._registry import Score
+from ._samples import k_values, majority_vote, pass_at_k
+from ._scorers import outcome, score_answer, score_extraction, scorer_of
 from ._stats import (
     Estimate,
     McNemar,
@@ -59,6 +72,13 @@ class ItemResult:
     latency_ms: float | None = None
     difficulty: str | None = None
     group: str | None = None
+    scorer: str | None = None
+    samples: int = 1  # choices read from the reply (0 for a failed or missing one)
+    samples_correct: int = 0  # of those, how many the scorer found correct
+    majority: str | None = None  # the majority answer, with samples > 1
+    majority_correct: bool | None = None
+    confidence: float | None = None  # of choice 0's answer, from its log probabilities
+    has_logprobs: bool = False  # choice 0 carried log probabilities
 
 
 @dataclass
@@ -107,8 +127,55 @@ class ModelScore:
             return None
         return cost / self.correct
 
+    def validity(self) -> Estimate | None:
+        """The rate of schema-valid answers on the items scored by ``json_schema``."""
+        values = [r.value for r in self.items if r.scorer == "json_schema"]
+        return pass_rate(values) if values else None
+
+    @property
+    def max_samples(self) -> int:
+        return max((r.samples for r in self.items), default=0)
+
+    def pass_at(self) -> dict[int, Estimate]:
+        """pass@k for k = 1, 2, 4, ... and the most samples any item has; {} with one sample.
+
+        For each k, over the items with at least k samples, and the items whose request
+        failed (0 samples, counted 0 as in the accuracy); judged items have one sample.
+        """
+        if self.max_samples < 2:
+            return {}
+        out = {}
+        for k in k_values(self.max_samples):
+            rows = [r for r in self.items if r.samples >= k or r.samples == 0]
+            values = [
+                pass_at_k(r.samples, r.samples_correct, k) if r.samples else 0.0 for r in rows
+            ]
+            groups = [r.group for r in rows]
+            out[k] = pass_rate(values, groups if any(groups) else None)
+        return out
+
+    def majority(self) -> Estimate | None:
+        """Accuracy of the majority vote over each item's samples; None with one sample."""
+        if self.max_samples < 2:
+            return None
+        values = [1.0 if r.majority_correct else 0.0 for r in self.items]
+        groups = [r.group for r in self.items]
+        return pass_rate(values, groups if any(groups) else None)
+
+    def calibration(self) -> Calibration | None:
+        """ECE and Brier of choice 0's confidence on the answered items whose answer can be a
+        token (not calls nor JSON); None when no such reply carried logprobs."""
+        if not any(r.has_logprobs for r in self.items):
+            return None
+        answered = [
+            r
+            for r in self.items
+            if r.outcome in ("correct", "wrong", "unparsed") and r.scorer not in STRUCTURED
+        ]
+        return calibration([r.confidence for r in answered], [r.correct for r in answered])
+
     def by(self, key: str) -> dict[str, Estimate]:
-        """Accuracy per ``difficulty`` or ``group``."""
+        """Accuracy per ``difficulty``, ``group`` or ``scorer``."""
         buckets: dict[str, list[float]] = {}
         for r in self.items:
             buckets.setdefault(str(getattr(r, key) or "-"), []).append(r.value)
@@ -141,19 +208,78 @@ class ModelScore:
             "cost_per_correct": _num(self.cost_per_correct()),
             "by_difficulty": {k: _est(v) for k, v in self.by("difficulty").items()},
             "by_group": {k: _est(v) for k, v in self.by("group").items()},
+            "by_scorer": {k: _est(v) for k, v in self.by("scorer").items()},
         }
+        out.update(self.extra_json())
         if items:
-            out["items"] = [
-                {
-                    "id": r.id,
-                    "answer": r.answer,
-                    "correct": r.correct,
-                    "outcome": r.outcome,
-                    "reason": r.reason,
-                }
-                for r in self.items
-            ]
+            out["items"] = [_item_json(r) for r in self.items]
         return out
+
+    def extra_json(self) -> dict[str, Any]:
+        """``validity``, ``samples`` and ``calibration``, each only when the results have it."""
+        out: dict[str, Any] = {}
+        validity = self.validity()
+        if validity is not None:
+            out["validity"] = {
+                "scorer": "json_schema",
+                "n": validity.n,
+                "valid": round(validity.mean * validity.n),
+                "rate": _num(validity.mean),
+                "ci_low": _num(validity.ci_low),
+                "ci_high": _num(validity.ci_high),
+            }
+        passes = self.pass_at()
+        if passes:
+            majority = self.majority()
+            assert majority is not None
+            out["samples"] = {
+                "max_n": self.max_samples,
+                "accuracy_is": "choice 0 (the first sample), as with one sample",
+                "pass_at_k": {str(k): _est(e) | {"method": e.method} for k, e in passes.items()},
+                "majority": _est(majority),
+            }
+        cal = self.calibration()
+        if cal is not None:
+            out["calibration"] = {
+                "n": cal.n,
+                "without_confidence": cal.without,
+                "ece": _num(cal.ece),
+                "brier": _num(cal.brier),
+                "mean_confidence": _num(cal.mean_confidence),
+                "accuracy": _num(cal.accuracy),
+                "confidence_is": "probability of the answer's token(s) in choice 0",
+                "bins": [
+                    {
+                        "low": b.low,
+                        "high": b.high,
+                        "n": b.n,
+                        "confidence": _num(b.confidence),
+                        "accuracy": _num(b.accuracy),
+                    }
+                    for b in cal.bins
+                ],
+            }
+        return out
+
+
+def _item_json(r: ItemResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": r.id,
+        "answer": r.answer,
+        "correct": r.correct,
+        "outcome": r.outcome,
+        "reason": r.reason,
+    }
+    if r.samples > 1:
+        out.update(
+            samples=r.samples,
+            samples_correct=r.samples_correct,
+            majority=r.majority,
+            majority_correct=r.majority_correct,
+        )
+    if r.confidence is not None:
+        out["confidence"] = _num(r.confidence)
+    return out
 
 
 def _num(x: float | None) -> float | None:
@@ -192,43 +318,13 @@ def score_results(
         item = items.get(cid)
         if item is None or cid in found:
             continue  # not in this eval set (or a duplicate line): ignored
-        ex = extract_result(line, style)
+        choices = extract_result_choices(line, style)
         body = (line.get("response") or {}).get("body")
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             models[body["model"]] = models.get(body["model"], 0) + 1
-        if ex.error is not None or ex.truncated:
-            sc_answer, correct, value, reason = (
-                None,
-                False,
-                0.0,
-                ex.error or "cut off while thinking",
-            )
-            what = "error" if ex.error is not None else "truncated"
-        elif (item.scorer or scorer) == "judge":
-            # The judge's reply decides; the answer shown is the model's own.
-            score = score_answer((verdicts or {}).get(cid), item, scorer)
-            what = outcome(ex, score)
-            sc_answer, correct, value, reason = ex.answer, score.correct, score.value, score.reason
-        else:
-            score = score_answer(ex.answer, item, scorer)
-            what = outcome(ex, score)
-            sc_answer, correct, value = score.extracted, score.correct, score.value
-            reason = score.reason
-        found[cid] = ItemResult(
-            cid,
-            what,
-            sc_answer,
-            correct,
-            value,
-            reason,
-            ex.tokens_in,
-            ex.tokens_out,
-            ex.reasoning_tokens,
-            ex.reasoning_tokens_estimated,
-            latencies.get(cid) if latencies else None,
-            _str(item.difficulty),
-            item.group,
-        )
+        name = scorer_of(item, scorer)
+        verdict = (verdicts or {}).get(cid) if name == "judge" else None
+        found[cid] = _score_item(item, choices, name, verdict, latencies)
     results = [
         found.get(i)
         or ItemResult(
@@ -240,6 +336,8 @@ def score_results(
             "no result line",
             difficulty=_str(it.difficulty),
             group=it.group,
+            scorer=scorer_of(it, scorer),
+            samples=0,
         )
         for i, it in items.items()
     ]
@@ -250,6 +348,73 @@ def score_results(
         if info.price_input is not None and info.price_output is not None:
             price = (info.price_input, info.price_output)
     return ModelScore(label, model, results, price)
+
+
+def _score_item(
+    item: EvalItem,
+    choices: list[Extraction],
+    scorer: str,
+    verdict: str | None,
+    latencies: Mapping[str, float] | None,
+) -> ItemResult:
+    """One item's result from its reply's choices (choice 0 decides the accuracy)."""
+    ex = choices[0]
+    scores: list[Score | None] = []  # per choice; None: cut off or failed
+    if ex.error is not None:
+        choices = []  # a failed request has no samples
+    for choice in choices:
+        if choice.error is not None or choice.truncated:
+            scores.append(None)
+        elif scorer == "judge":  # the judge's reply decides, for choice 0 only
+            scores.append(score_answer(verdict, item, scorer))
+            break
+        else:
+            scores.append(score_extraction(choice, item, scorer))
+    first = scores[0] if scores else None
+    if first is None:
+        answer, correct, value = None, False, 0.0
+        reason = ex.error or "cut off while thinking"
+        what = "error" if ex.error is not None else "truncated"
+    else:
+        what = outcome(ex, first)
+        answer = ex.answer if scorer == "judge" else first.extracted  # the model's own words
+        correct, value, reason = first.correct, first.value, first.reason
+    majority = majority_correct = None
+    if scores:  # one sample is its own majority
+        extracted = [sc.extracted if sc is not None else None for sc in scores]
+        pick = majority_vote(extracted)
+        if pick is not None:
+            chosen = scores[pick]
+            assert chosen is not None
+            majority, majority_correct = extracted[pick], chosen.correct
+        else:
+            majority_correct = False
+    applies = scorer not in STRUCTURED  # a call or a JSON value is no answer token
+    confidence = None
+    if first is not None and applies:
+        confidence = answer_confidence(ex.logprobs, first.extracted)
+    return ItemResult(
+        item.id,
+        what,
+        answer,
+        correct,
+        value,
+        reason,
+        ex.tokens_in,
+        ex.tokens_out,
+        ex.reasoning_tokens,
+        ex.reasoning_tokens_estimated,
+        latencies.get(item.id) if latencies else None,
+        _str(item.difficulty),
+        item.group,
+        scorer=scorer,
+        samples=len(scores),
+        samples_correct=sum(1 for sc in scores if sc is not None and sc.correct),
+        majority=majority,
+        majority_correct=majority_correct,
+        confidence=confidence,
+        has_logprobs=applies and ex.logprobs is not None,
+    )
 
 
 def _str(x: object) -> str | None:
@@ -292,7 +457,7 @@ class Comparison:
                     "cost",
                     "cost_per_correct",
                 )
-            }
+            } | sub.extra_json()
 
         return {
             "n": len(self.ids),

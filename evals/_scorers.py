@@ -19,6 +19,9 @@ answers) and gives 1 or 0; a reply it cannot read at all is ``unparsed``, not wr
                 metadata ``json_match: "valid"`` validity (and the schema) is all that counts
 ==============  ====================================================================================
 
+``tool_call``, ``json_schema`` and ``regex_match`` (constrained replies) are in
+`_structured`.
+
 `score_answer` picks the item's own ``scorer`` first, then the one asked for the set, then
 one inferred from the item: ``choice`` with choices, ``numeric`` for number targets,
 ``normalized``  otherwise. `outcome` sorts a reply into correct, wrong, unparsed, truncated
@@ -40,9 +43,18 @@ from ._evalset import LETTERS, EvalItem, Target
 from ._extract import Extraction
 from ._jsonschema import json_equal, schema_errors
 from ._parse import final_segment, find_letter, find_number, last_boxed, parse_numbers
-from ._registry import Score, get_scorer, register_scorer
+from ._registry import Score, get_scorer, register_scorer, scorer_reads
 
-__all__ = ["DEFAULT_TOLERANCE", "Outcome", "infer_scorer", "normalize", "outcome", "score_answer"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "Outcome",
+    "infer_scorer",
+    "normalize",
+    "outcome",
+    "score_answer",
+    "score_extraction",
+    "scorer_of",
+]
 
 DEFAULT_TOLERANCE = 1e-6  # relative, for the numeric scorer
 Outcome = Literal["correct", "wrong", "unparsed", "truncated", "error"]
@@ -57,7 +69,20 @@ _MAX_JSON_STARTS = 20  # embedded JSON: how many '{'/'[' to try decoding from
 
 def score_answer(answer: str | None, item: EvalItem, scorer: str | None = None) -> Score:
     """Score one answer with the item's scorer, else ``scorer``, else `infer_scorer`."""
-    return get_scorer(item.scorer or scorer or infer_scorer(item))(answer, item)
+    return get_scorer(scorer_of(item, scorer))(answer, item)
+
+
+def score_extraction(ex: Extraction, item: EvalItem, scorer: str | None = None) -> Score:
+    """Score one reply: like `score_answer`, but a scorer that reads tool calls is given
+    `Extraction.calls_answer` instead of the text answer."""
+    name = scorer_of(item, scorer)
+    answer = ex.calls_answer() if scorer_reads(name) == "tool_calls" else ex.answer
+    return get_scorer(name)(answer, item)
+
+
+def scorer_of(item: EvalItem, scorer: str | None = None) -> str:
+    """The scorer's name for ``item``: its own, else ``scorer``, else `infer_scorer`."""
+    return item.scorer or scorer or infer_scorer(item)
 
 
 def infer_scorer(item: EvalItem) -> str:
@@ -159,6 +184,8 @@ def numeric(answer: str | None, item: EvalItem) -> Score:
     if found is None:
         return Score.no_answer("no number in the answer")
     for target in item.targets:
+        if isinstance(target, dict):
+            raise ScorerError(f"item {item.id!r}: a numeric target is a number, not an object")
         for want in _target_values(target, item.id):
             if any(_close(got, want, tolerance) for got in found.values):
                 return Score.of(True, found.text, f"{found.text} = {target!r}")
@@ -240,7 +267,7 @@ def _close(got: float, want: float, tolerance: float) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _target_values(target: Target, item_id: str) -> tuple[float, ...]:
+def _target_values(target: str | int | float, item_id: str) -> tuple[float, ...]:
     if isinstance(target, int | float):
         return (float(target),)
     numbers = parse_numbers(target)
@@ -259,10 +286,12 @@ def _target_letter(target: Target, item: EvalItem) -> str:
     raise ScorerError(f"item {item.id!r}: choice target {target!r} is not a choice letter")
 
 
-@lru_cache(maxsize=4096)
 def _target_json(target: Target, item_id: str) -> Any:
-    if not isinstance(target, str):
-        return target
+    return _parsed_json(target, item_id) if isinstance(target, str) else target
+
+
+@lru_cache(maxsize=4096)
+def _parsed_json(target: str, item_id: str) -> Any:
     try:
         return json.loads(target)
     except json.JSONDecodeError as exc:

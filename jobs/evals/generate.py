@@ -1,8 +1,8 @@
 """Seeded generator of the bundled eval sets: ``python jobs/evals/generate.py``.
 
-Writes one file per task and ``mixed.jsonl`` (all of them) beside this script. Every item
-is computed here, not downloaded: its target is right by construction. Same seed, same
-files, byte for byte (a test checks that the shipped files match).
+Writes one file per task and ``mixed.jsonl`` (the tasks of `TASKS`) beside this script.
+Every item is computed here, not downloaded: its target is right by construction. Same
+seed, same files, byte for byte (a test checks that the shipped files match).
 
 Tasks, each item with ``metadata.task``, ``metadata.difficulty`` (easy, medium, hard) and
 ``metadata.group`` (the template it came from, for clustered standard errors):
@@ -15,6 +15,19 @@ Tasks, each item with ``metadata.task``, ``metadata.difficulty`` (easy, medium, 
   on ``YYYY-MM-DD``.
 - ``logic``: multiple choice (orderings and syllogisms), lettered choices; ``choice``.
 - ``json``: extract fields as JSON that must follow a schema; ``json``.
+
+Two more sets carry request parameters (``params``) and are not in ``mixed.jsonl`` (its
+numbers stay as they were); they are run as evals of their own (`SEPARATE`):
+
+- ``function_calling``: ``params.tools`` offers realistic functions (weather, currency,
+  flights, calendar, stocks, reminders); easy items offer one tool and want one call,
+  medium items offer all of them and want the right one, hard items want 2 or 3 calls made
+  in parallel (the same function, or different ones). The target is the expected calls;
+  scorer ``tool_call``.
+- ``structured_output``: extract a support ticket from a short message into a JSON Schema
+  with enums (easy), a nested object (medium) and an array of objects (hard), sent as
+  ``params.response_format`` (``json_schema``); the target is the right object; scorer
+  ``json_schema`` (validity).
 """
 
 from __future__ import annotations
@@ -231,6 +244,242 @@ def extraction(rng: random.Random) -> Iterator[Item]:
         )
 
 
+def _tool(name: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+            },
+        },
+    }
+
+
+_STR = {"type": "string"}
+TOOLS = {
+    "get_weather": _tool(
+        "get_weather",
+        "Get the current weather in a city.",
+        {
+            "city": {"type": "string", "description": "City name, e.g. Paris"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+    ),
+    "convert_currency": _tool(
+        "convert_currency",
+        "Convert an amount of money from one currency to another.",
+        {
+            "amount": {"type": "number"},
+            "from_currency": {"type": "string", "description": "ISO 4217 code, e.g. USD"},
+            "to_currency": {"type": "string", "description": "ISO 4217 code, e.g. EUR"},
+        },
+    ),
+    "search_flights": _tool(
+        "search_flights",
+        "Search for flights between two airports on a date.",
+        {
+            "origin": {"type": "string", "description": "IATA airport code, e.g. JFK"},
+            "destination": {"type": "string", "description": "IATA airport code"},
+            "date": {"type": "string", "description": "Departure date, YYYY-MM-DD"},
+        },
+    ),
+    "create_event": _tool(
+        "create_event",
+        "Create a calendar event.",
+        {
+            "title": _STR,
+            "date": {"type": "string", "description": "YYYY-MM-DD"},
+            "attendees": {"type": "array", "items": {"type": "string"}},
+        },
+    ),
+    "get_stock_price": _tool(
+        "get_stock_price",
+        "Get the latest price of a stock.",
+        {"symbol": {"type": "string", "description": "Ticker symbol, e.g. AAPL"}},
+    ),
+    "set_reminder": _tool(
+        "set_reminder",
+        "Set a reminder some minutes from now.",
+        {"text": _STR, "minutes": {"type": "integer", "minimum": 1}},
+    ),
+}
+_WEATHER_CITIES = ["Paris", "Tokyo", "Nairobi", "Lima", "Oslo", "Cairo", "Toronto", "Sydney"]
+_CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "INR", "BRL"]
+_AIRPORTS = ["JFK", "LHR", "CDG", "NRT", "SFO", "DXB", "SIN", "GRU"]
+_EVENTS = ["Budget review", "Team lunch", "Design sync", "Quarterly planning", "Offsite prep"]
+_PEOPLE = ["ana@example.com", "li@example.com", "omar@example.com", "kim@example.com"]
+_SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOG"]
+_REMINDERS = ["call the dentist", "water the plants", "join the standup", "take the cake out"]
+
+Call = tuple[str, dict[str, Any], str]  # function, arguments, how a user asks for it
+
+
+def _request(rng: random.Random, name: str) -> Call:
+    """One call to ``name`` with random arguments, and the words that ask for it."""
+    if name == "get_weather":
+        city, unit = rng.choice(_WEATHER_CITIES), rng.choice(["celsius", "fahrenheit"])
+        return name, {"city": city, "unit": unit}, f"check the weather in {city} in {unit}"
+    if name == "convert_currency":
+        amount = rng.choice([rng.randint(5, 2000), round(rng.uniform(1, 500), 2)])
+        a, b = rng.sample(_CURRENCIES, 2)
+        args = {"amount": amount, "from_currency": a, "to_currency": b}
+        return name, args, f"convert {amount} {a} to {b}"
+    if name == "search_flights":
+        origin, destination = rng.sample(_AIRPORTS, 2)
+        day = dt.date(2026, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+        args = {"origin": origin, "destination": destination, "date": day}
+        return name, args, f"search flights from {origin} to {destination} on {day}"
+    if name == "create_event":
+        title = rng.choice(_EVENTS)
+        day = dt.date(2026, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+        people = rng.sample(_PEOPLE, rng.randint(1, 3))
+        args = {"title": title, "date": day, "attendees": people}
+        who = _listed(people)
+        return name, args, f"create a calendar event titled '{title}' on {day} with {who}"
+    if name == "get_stock_price":
+        symbol = rng.choice(_SYMBOLS)
+        return name, {"symbol": symbol}, f"look up the latest price of {symbol} stock"
+    text, minutes = rng.choice(_REMINDERS), rng.randint(5, 180)
+    return (
+        name,
+        {"text": text, "minutes": minutes},
+        f"set a reminder to {text} in {minutes} minutes",
+    )
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b, and c``."""
+    if len(words) < 3:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + f", and {words[-1]}"
+
+
+def function_calling(rng: random.Random) -> Iterator[Item]:
+    names = list(TOOLS)
+    for n in range(PER_TASK):
+        difficulty = DIFFICULTIES[n % 3]
+        if difficulty == "hard":  # parallel calls: the same function, or different ones
+            count = rng.choice([2, 3])
+            if rng.random() < 0.5:
+                same = rng.choice(["get_weather", "get_stock_price", "convert_currency"])
+                calls: list[Call] = []
+                while len(calls) < count:  # different requests, not one asked twice
+                    call = _request(rng, same)
+                    if all(
+                        next(iter(call[1].values())) != next(iter(c[1].values())) for c in calls
+                    ):
+                        calls.append(call)
+                group = "parallel-same"
+            else:
+                calls = [_request(rng, f) for f in rng.sample(names, count)]
+                group = "parallel-mixed"
+            offered = names
+        else:
+            name = names[(n // 3) % len(names)]
+            calls = [_request(rng, name)]
+            offered = [name] if difficulty == "easy" else names
+            group = ("single-" if difficulty == "easy" else "choose-") + name
+        wants = [words for _, _, words in calls]
+        text = f"Please {_listed(wants)}. Use the tools, and make every call needed at once."
+        target = [{"name": f, "arguments": args} for f, args, _ in calls]
+        params = {"tools": [TOOLS[f] for f in offered]}
+        yield _item(
+            "function_calling", n, text, target, "tool_call", difficulty, group, params=params
+        )
+
+
+_PRIORITIES = ["low", "medium", "high"]
+_CATEGORIES = ["billing", "shipping", "technical", "account"]
+_TIERS = ["free", "pro", "enterprise"]
+_PRODUCTS = ["router", "keyboard", "monitor", "headset", "webcam", "dock"]
+_ISSUES = {
+    "billing": "I was charged twice this month",
+    "shipping": "my parcel has not arrived",
+    "technical": "the device keeps restarting",
+    "account": "I cannot log in to my account",
+}
+
+
+def structured_output(rng: random.Random) -> Iterator[Item]:
+    for n in range(PER_TASK):
+        difficulty = DIFFICULTIES[n % 3]
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        name = f"{first} {last}"
+        email = f"{first.lower()}.{last.lower()}@example.com"
+        priority, category = rng.choice(_PRIORITIES), rng.choice(_CATEGORIES)
+        props: dict[str, Any] = {
+            "priority": {"type": "string", "enum": _PRIORITIES},
+            "category": {"type": "string", "enum": _CATEGORIES},
+        }
+        target: dict[str, Any] = {"priority": priority, "category": category}
+        lines = [f"Hi, this is {name}. {_ISSUES[category]}.", f"It is {priority} priority."]
+        if difficulty == "easy":
+            props["name"] = _STR
+            target["name"] = name
+            group = "flat-enums"
+        else:
+            customer: dict[str, Any] = {"name": _STR, "email": _STR}
+            target["customer"] = {"name": name, "email": email}
+            lines.append(f"You can reach me at {email}.")
+            if difficulty == "hard":
+                tier = rng.choice(_TIERS)
+                customer["tier"] = {"type": "string", "enum": _TIERS}
+                target["customer"]["tier"] = tier
+                lines.insert(1, f"I am on the {tier} plan.")
+                products = rng.sample(_PRODUCTS, rng.randint(1, 3))
+                order = [{"product": p, "quantity": rng.randint(1, 4)} for p in products]
+                props["items"] = {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _object({"product": _STR, "quantity": {"type": "integer"}}),
+                }
+                target["items"] = order
+                listed = " and ".join(f"{o['quantity']} x {o['product']}" for o in order)
+                lines.append(f"The order was {listed}.")
+                refund = rng.random() < 0.5
+                props["refund_requested"] = {"type": "boolean"}
+                target["refund_requested"] = refund
+                lines.append("I would like a refund." if refund else "I do not want a refund.")
+                group = "nested-array"
+            else:
+                group = "nested-object"
+            props["customer"] = _object(customer)
+        schema = _object(props)
+        text = (
+            "Extract the support ticket from this message as one JSON object following this "
+            f"JSON Schema: {json.dumps(schema)}\nMessage: {' '.join(lines)}"
+        )
+        params = {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "support_ticket", "schema": schema, "strict": True},
+            }
+        }
+        yield _item(
+            "structured_output",
+            n,
+            text,
+            target,
+            "json_schema",
+            difficulty,
+            group,
+            params=params,
+        )
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
+
+
 TASKS: dict[str, Callable[[random.Random], Iterator[Item]]] = {
     "arithmetic": arithmetic,
     "decimals": decimals,
@@ -239,11 +488,16 @@ TASKS: dict[str, Callable[[random.Random], Iterator[Item]]] = {
     "logic": logic,
     "json": extraction,
 }
+SEPARATE: dict[str, Callable[[random.Random], Iterator[Item]]] = {
+    "function_calling": function_calling,
+    "structured_output": structured_output,
+}
 
 
 def generate(seed: int = SEED) -> dict[str, list[Item]]:
+    """Every set by name: the `TASKS` (in ``mixed.jsonl``), then the `SEPARATE` ones."""
     out: dict[str, list[Item]] = {}
-    for name, make in TASKS.items():
+    for name, make in {**TASKS, **SEPARATE}.items():
         rng = random.Random(f"{seed}:{name}")
         items = []
         for item in make(rng):
@@ -263,9 +517,9 @@ def main() -> None:
     sets = generate()
     for name, items in sets.items():
         (HERE / f"{name}.jsonl").write_text(render(items))
-    mixed = [i for items in sets.values() for i in items]
+    mixed = [i for name in TASKS for i in sets[name]]
     (HERE / "mixed.jsonl").write_text(render(mixed))
-    print(f"wrote {len(sets)} sets, {len(mixed)} items, to {HERE}")
+    print(f"wrote {len(sets)} sets, {len(mixed)} items in mixed.jsonl, to {HERE}")
 
 
 if __name__ == "__main__":

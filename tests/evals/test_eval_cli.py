@@ -273,3 +273,133 @@ def test_judge_scorer_grades_through_the_runner_and_resumes(tmp_path: Path) -> N
     assert code == 0, output
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT sum(attempts) FROM jobs").fetchone() == before
+
+
+def first_lines(name: str, n: int, tmp_path: Path) -> Path:
+    lines = (ROOT / "jobs/evals" / name).read_text().splitlines()[:n]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_eval_function_calling_and_structured_output_with_samples_and_logprobs(
+    tmp_path: Path,
+) -> None:
+    for name, figure in (("function_calling.jsonl", None), ("structured_output.jsonl", "validity")):
+        evalset = first_lines(name, 9, tmp_path)
+        out = tmp_path / f"{name}.out"
+        args = (
+            "eval",
+            str(evalset),
+            "--sim",
+            "--model",
+            LLAMA,
+            "--samples",
+            "3",
+            "--temperature",
+            "0.7",
+            "--logprobs",
+            "2",
+            "--db",
+            str(tmp_path / "s.db"),
+            "--out-dir",
+            str(out),
+            "--no-progress",
+        )
+        code, output = fanout(*args)
+        assert code == 0, output
+        assert "3 samples: pass@1" in output and "majority vote" in output
+        job = json.loads(
+            (out / f"{LLAMA.replace('/', '_')}.jobs.jsonl").read_text().splitlines()[0]
+        )
+        assert job["body"]["n"] == 3 and job["body"]["logprobs"] == 2
+        assert ("tools" in job["body"]) == (figure is None)
+        model = json.loads((out / "summary.json").read_text())["models"][0]
+        assert model["n"] == 9 and model["errors"] == 0 and model["missing"] == 0
+        assert model["samples"]["max_n"] == 3 and set(model["samples"]["pass_at_k"]) == {
+            "1",
+            "2",
+            "3",
+        }
+        assert all(i["samples"] == 3 for i in model["items"])
+        assert "calibration" not in model  # calls and JSON values are no answer token
+        if figure == "validity":
+            assert model["validity"]["n"] == 9 and "JSON Schema validity" in output
+            assert model["validity"]["rate"] == model["accuracy"]
+        else:
+            assert "validity" not in model
+        page = (out / "report.html").read_text()
+        assert "pass@3" in page and ("Validity" in page) == (figure == "validity")
+        code, again = fanout(*args)  # resumes: nothing sent twice
+        assert code == 0 and "already done" in again
+
+
+def tool_result(cid: str, *calls: tuple[str, dict[str, Any]], content: str = "") -> dict[str, Any]:
+    line = result(cid, content, finish="tool_calls")
+    line["response"]["body"]["choices"][0]["message"]["tool_calls"] = [
+        {
+            "id": f"call_{i}",
+            "index": i,
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)},
+        }
+        for i, (name, args) in enumerate(calls)
+    ]
+    return line
+
+
+def test_score_and_compare_tool_calls_from_result_files(tmp_path: Path) -> None:
+    weather: dict[str, Any] = {
+        "name": "get_weather",
+        "arguments": {"city": "Paris", "unit": "celsius"},
+    }
+    stock: dict[str, Any] = {"name": "get_stock_price", "arguments": {"symbol": "AAPL"}}
+    evalset = write(
+        tmp_path / "e.jsonl",
+        [
+            {"id": "one", "input": "Weather?", "scorer": "tool_call", "target": [weather]},
+            {"id": "two", "input": "Both?", "scorer": "tool_call", "target": [weather, stock]},
+            {"id": "txt", "input": "Weather?", "scorer": "tool_call", "target": [weather]},
+        ],
+    )
+    a = write(
+        tmp_path / "a.jsonl",
+        [
+            tool_result("one", ("get_weather", {"city": "Paris", "unit": "celsius"})),
+            tool_result(
+                "two",
+                ("get_stock_price", {"symbol": "AAPL"}),
+                ("get_weather", weather["arguments"]),
+            ),
+            result("txt", "It is sunny."),
+        ],
+    )
+    b = write(
+        tmp_path / "b.jsonl",
+        [
+            tool_result("one", ("get_weather", {"city": "Paris", "unit": "fahrenheit"})),
+            tool_result("two", ("get_weather", weather["arguments"])),
+            tool_result("txt", ("get_weather", weather["arguments"])),
+        ],
+    )
+    code, output = fanout("score", str(a), "--evalset", str(evalset), "--json")
+    assert code == 0, output
+    data = json.loads(output)
+    assert (data["n"], data["correct"]) == (3, 2)
+    items = {i["id"]: i for i in data["items"]}
+    assert items["two"]["correct"] and items["two"]["outcome"] == "correct"
+    assert items["txt"]["reason"] == "no tool call (answered in text)"
+    code, output = fanout("compare", str(a), str(b), "--evalset", str(evalset), "--json")
+    assert code == 0, output
+    data = json.loads(output)
+    assert data["a"]["accuracy"] == pytest.approx(2 / 3) and data["b"]["accuracy"] == pytest.approx(
+        1 / 3
+    )
+    assert data["mcnemar"]["b"] == 2 and data["mcnemar"]["c"] == 1
+    code, output = fanout("score", str(b), "--evalset", str(evalset), "--json")
+    reasons = {i["id"]: i["reason"] for i in json.loads(output)["items"]}
+    assert reasons == {
+        "one": "argument unit: expected 'celsius', got 'fahrenheit'",
+        "two": "missing call get_stock_price",
+        "txt": "made the expected call",
+    }

@@ -185,3 +185,114 @@ def test_job_body_choices_join_a_list_of_parts() -> None:
     assert content[0] == {"type": "text", "text": "Which colour?"}
     assert content[1]["text"].startswith("A) x\nB) y")
     assert len(parts) == 1
+
+
+# params, tool-call targets, object targets ---------------------------------------------------
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+CALL = {"name": "get_weather", "arguments": {"city": "Paris"}}
+
+
+def test_params_reach_the_job_body_and_win_over_the_eval_options() -> None:
+    it = parse_item(
+        "set.jsonl",
+        1,
+        json.dumps(
+            {
+                "id": "fc",
+                "input": "Weather in Paris?",
+                "target": [CALL],
+                "scorer": "tool_call",
+                "params": {"tools": TOOLS, "tool_choice": "auto", "n": 4, "temperature": 0.7},
+            }
+        ),
+    )
+    body = job_body(it, model="m", max_tokens=64, temperature=0.0)
+    assert body["tools"] == TOOLS and body["tool_choice"] == "auto" and body["n"] == 4
+    assert body["temperature"] == 0.7 and body["max_tokens"] == 64 and body["model"] == "m"
+    body["tools"][0]["type"] = "changed"
+    assert it.params["tools"][0]["type"] == "function"  # the item is untouched
+    parse_line("gen", 1, json.dumps({"custom_id": it.id, **job_body(it, model="m")}), Defaults())
+
+
+def test_tool_call_targets() -> None:
+    one = parse_item(
+        "s", 1, json.dumps({"id": "a", "input": "x", "scorer": "tool_call", "target": CALL})
+    )
+    assert one.targets == (CALL,)
+    two = parse_item(
+        "s",
+        1,
+        json.dumps(
+            {"id": "a", "input": "x", "scorer": "tool_call", "target": [CALL, {"name": "now"}]}
+        ),
+    )
+    assert two.targets == (CALL, {"name": "now", "arguments": {}})
+    none = parse_item(
+        "s", 1, json.dumps({"id": "a", "input": "x", "scorer": "tool_call", "target": []})
+    )
+    assert none.targets == ()
+
+
+def test_json_targets_may_be_objects() -> None:
+    schema = {"type": "object"}
+    it = parse_item(
+        "s",
+        1,
+        json.dumps(
+            {
+                "id": "a",
+                "input": "x",
+                "scorer": "json_schema",
+                "target": {"k": 1},
+                "params": {
+                    "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}
+                },
+            }
+        ),
+    )
+    assert it.target == {"k": 1}
+    assert parse_item(
+        "s", 1, json.dumps({"id": "a", "input": "x", "scorer": "json", "target": {"k": 1}})
+    )
+
+
+@pytest.mark.parametrize(
+    ("obj", "reason"),
+    [
+        ({"params": [1]}, "'params' must be an object, got a list"),
+        ({"params": {"messages": []}}, "params.messages is not allowed"),
+        ({"params": {"prompt": "x"}}, "params.prompt is not allowed"),
+        ({"params": {"model": "m"}}, "params.model is not allowed"),
+        ({"params": {"tools": {}}}, "params.tools must be a list, got an object"),
+        ({"params": {"tools": [{"type": "function"}]}}, "params.tools[0] must be"),
+        ({"params": {"tool_choice": 3}}, "params.tool_choice must be a string or an object"),
+        ({"params": {"response_format": "json"}}, "params.response_format must be an object"),
+        ({"params": {"n": 0}}, "params.n must be an integer >= 1, got 0"),
+        ({"params": {"n": True}}, "params.n must be an integer >= 1, got True"),
+        ({"params": {"logprobs": "yes"}}, "params.logprobs must be an integer (Together) or a"),
+        ({"scorer": "tool_call", "target": "Paris"}, "target must be a call"),
+        ({"scorer": "tool_call", "target": [CALL, 3]}, "target[1] must be a call"),
+        (
+            {"scorer": "tool_call", "target": [{"arguments": {}}]},
+            "target[0].name must be a non-empty",
+        ),
+        (
+            {"scorer": "tool_call", "target": [{"name": "f", "arguments": "{}"}]},
+            "target[0].arguments must be an object",
+        ),
+        (
+            {"scorer": "tool_call", "target": [{"name": "f", "args": {}}]},
+            "target[0] has unexpected key 'args'",
+        ),
+        ({"scorer": "tool_call", "target": None}, "missing 'target' (the expected calls"),
+        ({"scorer": "json_schema", "target": {"k": 1}}, "scorer 'json_schema' needs a schema"),
+        (
+            {"target": {"k": 1}},
+            "'target' must be a string, a number or a list of them, got an object (an object "
+            "target needs scorer json, json_schema or tool_call)",
+        ),
+    ],
+)
+def test_params_and_target_errors(obj: dict[str, Any], reason: str) -> None:
+    assert error_of({"id": "a", "input": "x", "target": 1, **obj}).startswith(reason)

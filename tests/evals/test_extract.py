@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from evals import REASONING_STYLES, Extraction, extract, extract_result
+from evals import (
+    REASONING_STYLES,
+    Extraction,
+    ToolCall,
+    extract,
+    extract_choices,
+    extract_result,
+    extract_result_choices,
+)
 
 
 def chat(
@@ -231,3 +240,114 @@ def test_result_line_failed() -> None:
         "no response body"
     )
     assert extract_result({"response": {"status_code": 500, "body": {}}}).error == "HTTP 500"
+
+
+# tool calls, several choices, log probabilities ----------------------------------------------
+
+WEATHER_CALL = {
+    "id": "functions.get_weather:0",
+    "index": 0,
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
+
+
+def test_tool_calls_are_read_and_finish_tool_calls_is_not_truncation() -> None:
+    ex = extract(chat("", finish="tool_calls", tool_calls=[WEATHER_CALL]))
+    assert ex.tool_calls == (
+        ToolCall("get_weather", '{"city": "Paris"}', "functions.get_weather:0"),
+    )
+    assert ex.answer is None and not ex.truncated and not ex.length
+    assert ex.finish_reason == "tool_calls"
+
+
+def test_no_tool_calls_is_an_empty_tuple() -> None:
+    ex = extract(chat("Hello", tool_calls=[]))
+    assert ex.tool_calls == () and ex.answer == "Hello"
+
+
+def test_tool_call_arguments_sent_as_an_object_or_missing() -> None:
+    calls = [
+        {"type": "function", "function": {"name": "a", "arguments": {"x": 1}}},
+        {"type": "function", "function": {"name": "b"}},
+        "junk",
+        {"type": "function"},
+    ]
+    ex = extract(chat(None, finish="tool_calls", tool_calls=calls))
+    assert ex.tool_calls == (ToolCall("a", '{"x": 1}'), ToolCall("b", ""))
+
+
+def test_legacy_function_call() -> None:
+    ex = extract(chat(None, finish="function_call", function_call={"name": "f", "arguments": "{}"}))
+    assert ex.tool_calls == (ToolCall("f", "{}"),)
+
+
+def test_tool_calls_from_a_model_whose_template_opens_thinking() -> None:
+    # inline-no-open with empty content would be "still thinking"; a call means it finished.
+    ex = extract(chat("", finish="tool_calls", tool_calls=[WEATHER_CALL]), "inline-no-open")
+    assert not ex.truncated and ex.tool_calls
+
+
+def test_tool_calls_with_thinking_in_the_reasoning_field() -> None:
+    ex = extract(
+        chat("", finish="tool_calls", tool_calls=[WEATHER_CALL], reasoning="Need weather.")
+    )
+    assert ex.reasoning == "Need weather." and ex.tool_calls and not ex.truncated
+
+
+def test_calls_answer_is_what_a_tool_scorer_reads() -> None:
+    ex = extract(chat("Checking.", finish="tool_calls", tool_calls=[WEATHER_CALL]))
+    assert json.loads(ex.calls_answer() or "") == {
+        "content": "Checking.",
+        "tool_calls": [{"name": "get_weather", "arguments": '{"city": "Paris"}'}],
+    }
+    assert Extraction().calls_answer() is None
+    assert json.loads(Extraction(answer="hi").calls_answer() or "")["tool_calls"] == []
+
+
+def test_every_choice_is_read_in_index_order() -> None:
+    body = {
+        "choices": [
+            {"index": 1, "message": {"content": "Answer: 5"}, "finish_reason": "stop"},
+            {
+                "index": 0,
+                "message": {"content": "<think>hm</think>Answer: 4"},
+                "finish_reason": "stop",
+            },
+            {"index": 2, "message": {"content": "<think>never done"}, "finish_reason": "length"},
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 30},
+    }
+    first, second, third = extract_choices(body)
+    assert (first.answer, second.answer, third.answer) == ("Answer: 4", "Answer: 5", None)
+    assert third.truncated and not first.truncated
+    assert first.tokens_out == second.tokens_out == 30  # usage is the whole response's
+    assert extract(body) == first
+
+
+def test_result_line_choices() -> None:
+    line = {
+        "custom_id": "q",
+        "response": {
+            "status_code": 200,
+            "body": {"choices": [{"message": {"content": "a"}}, {"message": {"content": "b"}}]},
+        },
+        "error": None,
+    }
+    assert [e.answer for e in extract_result_choices(line)] == ["a", "b"]
+    failed = extract_result_choices({"custom_id": "q", "response": None, "error": "boom"})
+    assert len(failed) == 1 and failed[0].error == "boom"
+    assert extract_choices({"choices": []})[0].error is not None
+
+
+def test_text_completion_logprobs() -> None:
+    body = {
+        "choices": [
+            {
+                "text": " 42",
+                "finish_reason": "stop",
+                "logprobs": {"tokens": [" 4", "2"], "token_logprobs": [-0.1, None]},
+            }
+        ]
+    }
+    assert extract(body).logprobs == ((" 4", -0.1), ("2", None))

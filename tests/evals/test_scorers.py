@@ -38,10 +38,13 @@ def test_builtin_names() -> None:
         "exact",
         "includes",
         "json",
+        "json_schema",
         "judge",
         "normalized",
         "numeric",
         "regex",
+        "regex_match",
+        "tool_call",
     ]
 
 
@@ -291,8 +294,8 @@ def test_json_not_found_is_unparsed() -> None:
 
 
 def test_json_unsupported_schema_keyword_is_refused() -> None:
-    it = item("{}", metadata={"schema": {"oneOf": [{"type": "string"}]}})
-    with pytest.raises(ScorerError, match="'oneOf'"):
+    it = item("{}", metadata={"schema": {"patternProperties": {"^x": {"type": "string"}}}})
+    with pytest.raises(ScorerError, match="'patternProperties'"):
         run("json", "{}", it)
 
 
@@ -430,3 +433,14 @@ def test_judge_reads_the_last_grade_of_the_judges_reply() -> None:
     assert not score_answer("GRADE: INCORRECT", item).correct
     assert score_answer("no verdict here", item).unparsed
     assert score_answer(None, item).unparsed
+
+
+def test_json_target_may_be_an_object() -> None:
+    it = item({"a": [1, 2]})
+    assert run("json", '{"a": [1, 2.0]}', it).correct
+    assert not run("json", '{"a": [2, 1]}', it).correct
+
+
+def test_numeric_with_an_object_target_is_a_scorer_error() -> None:
+    with pytest.raises(ScorerError, match="not an object"):
+        run("numeric", "42", item({"a": 1}))

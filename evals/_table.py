@@ -1,0 +1,125 @@
+"""The plain-text comparison table that ``fanout eval``, ``score`` and ``compare`` print.
+
+One row per model (accuracy with its interval, truncated / unparsed / errors, tokens,
+latency, cost), then the paired test of every model against the first, then, when the
+results have them, the validity rate, pass@k with the majority vote, and calibration.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._results import ModelScore, compare
+from ._stats import Estimate
+
+__all__ = ["format_table"]
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def _money(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"${x:,.2f}" if x >= 1 else f"${x:.2g}" if x < 0.001 else f"${x:.4f}"
+
+
+def _n(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:,.0f}"
+
+
+def format_table(scores: list[ModelScore]) -> str:
+    """The comparison as a plain-text table, then the paired tests against the first model."""
+    head = [
+        "model",
+        "n",
+        "accuracy (95% CI)",
+        "trunc",
+        "unparsed",
+        "errors",
+        "out tok",
+        "reasoning tok",
+        "latency p50/p95 ms",
+        "cost",
+        "$/correct",
+    ]
+    rows = []
+    for s in scores:
+        acc = s.accuracy()
+        lat = s.latency()
+        reasoning = s.tokens("reasoning_tokens")
+        est = "~" if any(r.reasoning_estimated for r in s.items) else ""
+        rows.append(
+            [
+                s.model,
+                str(s.n),
+                f"{_pct(acc.mean)} [{_pct(acc.ci_low)}, {_pct(acc.ci_high)}]",
+                str(s.count("truncated")),
+                str(s.count("unparsed")),
+                str(s.count("error") + s.count("missing")),
+                _n(s.tokens("tokens_out").mean),
+                est + _n(reasoning.mean) if reasoning.n else "-",
+                f"{_n(lat.p50)}/{_n(lat.p95)}" if lat.n else "-",
+                _money(s.cost()),
+                _money(s.cost_per_correct()),
+            ]
+        )
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    out = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [head, *rows]
+    ]
+    for other in scores[1:]:
+        c = compare(scores[0], other)
+        p = c.paired
+        out.append(
+            f"\n{other.model} - {scores[0].model} on {len(c.ids)} shared items: "
+            f"{100 * p.diff:+.1f} points [{100 * p.ci_low:+.1f}, {100 * p.ci_high:+.1f}]"
+            f"{' (clustered SE)' if p.clustered else ''}; McNemar b={c.test.b} c={c.test.c} "
+            f"p={c.test.p_value:.3g}"
+        )
+    extra = [line for s in scores for line in _extra_lines(s)]
+    if extra:
+        out.append("")
+        out += extra
+    return "\n".join(out)
+
+
+def _interval(e: Estimate) -> str:
+    return f"{_pct(e.mean)} [{_pct(e.ci_low)}, {_pct(e.ci_high)}]"
+
+
+def _dec(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.3f}"
+
+
+def _extra_lines(s: ModelScore) -> list[str]:
+    """Validity, samples and calibration of one model, when its results have them."""
+    lines = []
+    validity = s.validity()
+    if validity is not None:
+        valid = round(validity.mean * validity.n)
+        lines.append(
+            f"{s.model}: JSON Schema validity {valid}/{validity.n} = {_interval(validity)}"
+        )
+    passes = s.pass_at()
+    majority = s.majority()
+    if passes and majority is not None:
+        shown = ", ".join(f"pass@{k} {_interval(e)}" for k, e in passes.items())
+        lines.append(
+            f"{s.model}: {s.max_samples} samples: {shown}; majority vote {_interval(majority)} "
+            "(accuracy above: sample 0)"
+        )
+    cal = s.calibration()
+    if cal is not None and not cal.n:
+        lines.append(
+            f"{s.model}: calibration: no answer was found among the tokens of its reply "
+            f"({cal.without} answers)"
+        )
+    elif cal is not None:
+        lines.append(
+            f"{s.model}: calibration on {cal.n} answers ({cal.without} without a confidence): "
+            f"ECE {_dec(cal.ece)}, Brier {_dec(cal.brier)}"
+        )
+    return lines
