@@ -14,8 +14,9 @@ stage never need to know how a result was fetched:
   (a string, concatenated as is).
 - **Logprobs** are merged per choice whatever their shape: Together's parallel lists
   (``tokens``, ``token_logprobs``, ``top_logprobs``, ``token_ids``) are extended, OpenAI's
-  ``content`` list is extended, and a bare number per chunk is collected into
-  ``token_logprobs`` beside the chunk's text as its token.
+  ``content`` list is extended, and Together's one-token chunk (``logprobs`` a number,
+  ``top_logprobs`` a ``{token: logprob}`` object beside it, ``delta.token_id``) adds one
+  entry to each of the four lists, the chunk's text as its token.
 - **Usage** is taken from whichever chunk carries it: Together puts it either on the chunk
   with ``finish_reason`` or on a trailing chunk with ``choices: []`` (API notes, section 2).
   The last one seen wins.
@@ -46,7 +47,9 @@ from typing import Any
 __all__ = ["StreamAssembler", "StreamResult"]
 
 _CLOSE_THINK = "</think>"
-_CHOICE_KEYS = frozenset({"index", "delta", "text", "logprobs", "finish_reason", "error"})
+_CHOICE_KEYS = frozenset(
+    {"index", "delta", "text", "logprobs", "top_logprobs", "finish_reason", "error"}
+)
 
 
 @dataclass(slots=True)
@@ -225,7 +228,7 @@ class StreamAssembler:
         if isinstance(calls, list) and calls:
             self._tool_pieces(choice, calls, now)
             got_text = True
-        self._logprobs(choice, raw.get("logprobs"), piece if isinstance(piece, str) else "")
+        self._logprobs(choice, raw, delta, piece if isinstance(piece, str) else "")
         if got_text and self._first_token is None:
             self._first_token = now
 
@@ -257,13 +260,22 @@ class StreamAssembler:
                     call.extra[key] = value
 
     @staticmethod
-    def _logprobs(choice: _Choice, raw: Any, text: str) -> None:
+    def _logprobs(choice: _Choice, chunk: dict[str, Any], delta: dict[str, Any], text: str) -> None:
+        raw = chunk.get("logprobs")
         if raw is None:
             return
         merged = choice.logprobs if choice.logprobs is not None else {}
         if isinstance(raw, int | float) and not isinstance(raw, bool):
+            # Together's chunk shape: one token, its logprob, its id in the delta and its
+            # alternatives as a {token: logprob} object beside the logprobs.
+            token_id = delta.get("token_id")
+            if isinstance(token_id, int) and not isinstance(token_id, bool):
+                merged.setdefault("token_ids", []).append(token_id)
             merged.setdefault("tokens", []).append(text)
             merged.setdefault("token_logprobs", []).append(raw)
+            top = chunk.get("top_logprobs")
+            if isinstance(top, dict):
+                merged.setdefault("top_logprobs", []).append(top)
         elif isinstance(raw, dict):
             for key, value in raw.items():
                 if isinstance(value, list):

@@ -230,6 +230,21 @@ def test_logprobs_both_shapes_and_bare_numbers_merge() -> None:
     assert result.body is not None
     assert [t["token"] for t in result.body["choices"][0]["logprobs"]["content"]] == ["Hi", "!"]
 
+    def one_token(text: str, lp: float, token_id: int) -> dict[str, Any]:
+        d = delta(text, token_id=token_id)
+        return {**d, "logprobs": lp, "top_logprobs": {text: lp, "?": lp - 3}}
+
+    together = [one_token("Hi", -0.5, 17), one_token("!", -0.25, 0)]
+    result = feed([chunk([c]) for c in together])
+    assert result.body is not None
+    assert result.body["choices"][0]["logprobs"] == {
+        "token_ids": [17, 0],
+        "tokens": ["Hi", "!"],
+        "token_logprobs": [-0.5, -0.25],
+        "top_logprobs": [{"Hi": -0.5, "?": -3.5}, {"!": -0.25, "?": -3.25}],
+    }
+    assert "top_logprobs" not in result.body["choices"][0]
+
     bare = [{**delta("Hi"), "logprobs": -0.5}, {**delta("!"), "logprobs": -0.25}]
     result = feed([chunk([c]) for c in bare])
     assert result.body is not None
