@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # A few hundred jobs from jobs/examples/ against the bundled simulator
-# (or Together itself when TOGETHER_API_KEY is set).
+# (or Together itself when TOGETHER_API_KEY is set), then three evals of a reasoning and a
+# non-reasoning model: mixed reasoning tasks, function calling, structured output.
+DEMO_EVAL = $(if $(TOGETHER_API_KEY),,--sim) \
+	--model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo --model deepseek-ai/DeepSeek-R1 \
+	--db demo.db --max-tokens 3000
+
 demo: $(STAMP)
 	@if [ -n "$$TOGETHER_API_KEY" ]; then \
 	  $(BIN)/fanout run jobs/examples/demo.jsonl --model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo \
@@ -25,9 +30,11 @@ demo: $(STAMP)
 	    --db demo.db --out demo.results.jsonl; \
 	fi
 	@$(BIN)/fanout status --db demo.db
-	$(BIN)/fanout eval jobs/evals/mixed.jsonl $(if $(TOGETHER_API_KEY),,--sim) \
-	  --model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo --model deepseek-ai/DeepSeek-R1 \
-	  --db demo.db --out-dir demo-eval --max-tokens 3000
+	$(BIN)/fanout eval jobs/evals/mixed.jsonl $(DEMO_EVAL) --out-dir demo-eval
+	@echo; echo "== Function calling (tool_call scorer) =="
+	$(BIN)/fanout eval jobs/evals/function_calling.jsonl $(DEMO_EVAL) --out-dir demo-eval-tools
+	@echo; echo "== Structured output (json_schema scorer: validity) =="
+	$(BIN)/fanout eval jobs/evals/structured_output.jsonl $(DEMO_EVAL) --out-dir demo-eval-json
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -53,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo.results.jsonl demo-eval
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo.results.jsonl demo-eval demo-eval-tools demo-eval-json
