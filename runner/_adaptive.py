@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import anyio
+import httpx
 
 from ._bucket import TokenBucket
 from ._catalog import Limits
@@ -187,29 +188,39 @@ class AdaptiveLimiter:
         await self._slot(m)
         try:
             tokens = self.estimate(model, cost)
+            if not m.lock.locked():  # nobody queued for the buckets: no lock if they hold it
+                permit, _ = self._take(m, tokens, cost.prompt)
+                if permit is not None:
+                    return permit
             async with m.lock:  # FIFO: waiters are served in arrival order
                 while True:
-                    now = self._clock.monotonic()
-                    self._recover_scale(m, now)
-                    wait = 0.0
-                    if m.requests is not None:
-                        wait = m.requests.wait_time(1, now)
-                    if m.tokens is not None:
-                        wait = max(wait, m.tokens.wait_time(tokens, now))
-                    if wait <= 0:
-                        break
+                    permit, wait = self._take(m, tokens, cost.prompt)
+                    if permit is not None:
+                        return permit
                     await self._clock.sleep(min(wait, _MAX_SLEEP))
-                if m.requests is not None:
-                    m.requests.take(1, now)
-                if m.tokens is not None:
-                    m.tokens.take(tokens, now)
-                permit = Permit(model, tokens, now, m.issued_requests, m.issued_tokens, cost.prompt)
-                m.issued_requests += 1
-                m.issued_tokens += tokens
-                return permit
         except BaseException:
             self._free_slot(m)
             raise
+
+    def _take(self, m: _Model, tokens: float, prompt: int) -> tuple[Permit | None, float]:
+        """Charge both buckets and issue a permit, or (None, seconds to wait) if short."""
+        now = self._clock.monotonic()
+        self._recover_scale(m, now)
+        wait = 0.0
+        if m.requests is not None:
+            wait = m.requests.wait_time(1, now)
+        if m.tokens is not None:
+            wait = max(wait, m.tokens.wait_time(tokens, now))
+        if wait > 0:
+            return None, wait
+        if m.requests is not None:
+            m.requests.take(1, now)
+        if m.tokens is not None:
+            m.tokens.take(tokens, now)
+        permit = Permit(m.name, tokens, now, m.issued_requests, m.issued_tokens, prompt)
+        m.issued_requests += 1
+        m.issued_tokens += tokens
+        return permit, 0.0
 
     async def _slot(self, m: _Model) -> None:
         if m.in_flight < max(1, int(m.window)) and not m.waiters:
@@ -291,7 +302,7 @@ class AdaptiveLimiter:
     def _follow_headers(
         self, m: _Model, permit: Permit, headers: Mapping[str, str], now: float
     ) -> None:
-        info = parse_rate_headers(headers)
+        info = parse_rate_headers(_rate_headers(headers))
         if info.empty:
             if m.provisional:  # a server that sends no limits: drop the guess
                 m.requests = m.tokens = None
@@ -369,6 +380,31 @@ class AdaptiveLimiter:
 
     def __repr__(self) -> str:
         return f"AdaptiveLimiter(models={sorted(self._models)}, caps={self._caps})"
+
+
+_RATE_PREFIXES = ("x-ratelimit", "x-tokenlimit")
+_RATE_PREFIXES_RAW = tuple(p.encode() for p in _RATE_PREFIXES)
+
+
+def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The rate-limit headers alone, names lower-cased, in one pass over the response's.
+
+    Parsing looks a dozen names up, and each lookup in `httpx.Headers` scans all of its
+    headers; so does ``items()``, decoding every name and value on the way (py-spy, zero
+    latency: 3% of the event loop's time in the lookups, 10-13% of the engine's own time
+    with Together's 16 headers). The raw byte pairs are filtered before anything is decoded.
+    """
+    if isinstance(headers, httpx.Headers):
+        return {
+            name.lower().decode("latin-1"): value.decode("latin-1")
+            for name, value in headers.raw
+            if name.lower().startswith(_RATE_PREFIXES_RAW)
+        }
+    return {
+        low: value
+        for name, value in headers.items()
+        if (low := name.lower()).startswith(_RATE_PREFIXES)
+    }
 
 
 def _lower(a: float | None, b: float | None) -> float | None:

@@ -24,7 +24,16 @@ from ._catalog import Catalog
 from ._client import DEFAULT_BASE_URL, TRANSPORTS
 from ._exceptions import FanoutError, UsageError
 from ._lock import StateLock
-from ._run import RunOptions, RunReport, export_results, prepare_run, run_jobs
+from ._run import (
+    LOOP_ENV,
+    LOOPS,
+    RunOptions,
+    RunReport,
+    backend_options,
+    export_results,
+    prepare_run,
+    run_jobs,
+)
 from ._schema import RunRow
 from ._store import Store
 
@@ -172,6 +181,15 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
     help="HTTP transport behind httpx.",
 )
 @click.option(
+    "--loop",
+    type=click.Choice(LOOPS, case_sensitive=False),
+    envvar=LOOP_ENV,
+    default="auto",
+    show_default=True,
+    help=f"Event loop (or ${LOOP_ENV}): auto is uvloop when installed "
+    "(pip install 'fanout[fast]'), else asyncio.",
+)
+@click.option(
     "--grace",
     type=click.FloatRange(min=0),
     default=10.0,
@@ -202,6 +220,7 @@ def run(
     sim_rpm: float,
     sim_tpm: float,
     transport: str,
+    loop: str,
     grace: float,
     dry_run: bool,
     new_run: bool,
@@ -234,9 +253,11 @@ def run(
             timeout=timeout,
             grace=grace,
             transport=transport,
+            loop=loop.lower(),
             progress=not no_progress,
             new_run=new_run,
         )
+        backend_options(opts.loop)  # uvloop asked for and not installed: say so before anything
         catalog = Catalog.load()
         if opts.tier is not None:
             catalog.limits(opts.tier, "")  # an unknown tier is a usage error, before anything
@@ -260,6 +281,7 @@ def _run_and_report(
     run_row, resumed = prepare_run(store, opts)
     if not resumed:  # warned when the run began; a resume does not rescan a large table
         _warn_unknown_models(catalog, (row["model"] for row in store.summary(_id(run_row))))
+    before = None
     if resumed:
         before = store.counts(_id(run_row))
         click.echo(
@@ -275,6 +297,7 @@ def _run_and_report(
             api_key=api_key,
             resumed=resumed,
             catalog=catalog,
+            before=before,
         )
         return _summarize(store, report)
     from .sim import SimConfig, SimServer, parse_faults, parse_latency
@@ -291,7 +314,14 @@ def _run_and_report(
         raise UsageError(f"simulator options: {exc}") from exc
     with SimServer(config).run_in_thread() as sim_url:
         report = run_jobs(
-            store, run_row, opts, base_url=sim_url, api_key=None, resumed=resumed, catalog=catalog
+            store,
+            run_row,
+            opts,
+            base_url=sim_url,
+            api_key=None,
+            resumed=resumed,
+            catalog=catalog,
+            before=before,
         )
     return _summarize(store, report)
 

@@ -126,3 +126,30 @@ def test_status_and_export_of_unknown_things(runner: CliRunner, tmp_path: Path) 
     (tmp_path / "s.db").touch()
     result = runner.invoke(main, ["export", "3", "--db", str(tmp_path / "s.db")])
     assert result.exit_code == 2 and "no run 3" in result.output
+
+
+def test_event_loop_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from runner._exceptions import UsageError
+    from runner._run import backend_options
+
+    monkeypatch.delenv("FANOUT_LOOP", raising=False)
+    assert backend_options("asyncio") == {"use_uvloop": False}
+    monkeypatch.setenv("FANOUT_LOOP", "asyncio")
+    assert backend_options(None) == {"use_uvloop": False}  # the environment, when not given
+    with pytest.raises(UsageError, match="unknown event loop 'tokio'"):
+        backend_options("tokio")
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if it were not installed
+    assert backend_options("auto") == {"use_uvloop": False}  # auto falls back
+    with pytest.raises(UsageError, match=r"pip install 'fanout\[fast\]'"):
+        backend_options("uvloop")  # asked for by name: said, not ignored
+
+
+def test_unknown_event_loop_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    path = jobs(tmp_path, [{"prompt": "x"}])
+    result = runner.invoke(
+        main, ["run", str(path), "--model", "m", "--base-url", NOWHERE, "--loop", "tokio"]
+    )
+    assert result.exit_code == 2
+    assert "'tokio' is not one of" in result.output

@@ -312,9 +312,16 @@ def test_told_nothing_at_another_server_starts_unlimited_then_follows_headers(
 
 
 def test_a_tier_far_above_the_limit_is_corrected_by_headers(tmp_path: Path) -> None:
-    """Told tier 5 (100/s) against a 10/s limit: the first burst may be refused, then no more."""
+    """Told tier 5 (100/s) against a 10/s limit: the first wave may be refused, then no more.
+
+    The first wave is the ``--concurrency`` 32 requests that leave before any answer can
+    come back (tier 5's bucket holds 100); the simulator's burst (2 s of rate) admits 20 of
+    them, so up to 12 are refused whatever the client does. After the first answer's
+    headers, fanout sends at 10/s. Keeping the tier instead (measured by disabling
+    `_follow_headers`), these 60 jobs were refused 79 times.
+    """
     server = SimServer(SimConfig(rpm=600, latency=(0.01, 0.03), seed=2))
-    jobs = write_jobs(tmp_path / "j.jsonl", 40)
+    jobs = write_jobs(tmp_path / "j.jsonl", 60)
     with server.run_in_thread() as url:
         code, output = fanout(
             "run",
@@ -334,7 +341,6 @@ def test_a_tier_far_above_the_limit_is_corrected_by_headers(tmp_path: Path) -> N
         )
     assert code == 0, output
     stats = server.stats()
-    assert stats["by_status"]["200"] == 40
-    # Keeping the tier, 40 jobs at 100/s against 10/s (burst 20) would be refused 16 times
-    # or more before their retries; following the headers, a few at most.
-    assert stats["by_status"].get("429", 0) <= 6, stats["by_status"]
+    assert stats["by_status"]["200"] == 60
+    first_wave = 32 - 20
+    assert stats["by_status"].get("429", 0) <= first_wave + 2, stats["by_status"]

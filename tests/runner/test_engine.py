@@ -17,6 +17,8 @@ import pytest
 
 from jobs import Defaults, JobFile
 from runner import ApiClient, Engine, EngineSettings, FakeClock, NoLimit, Store, SystemClock
+from runner._client import Attempt
+from runner._store import JobOutcome
 
 Handler = Callable[[str, int], httpx.Response]  # (prompt, attempt number) -> response
 
@@ -230,3 +232,41 @@ async def test_stop_cuts_backoff_short_and_leaves_the_job_pending(tmp_path: Path
     c = store.counts(run_id)
     assert (c.succeeded, c.pending, c.failed) == (2, 1, 0)
     assert engine.interrupted
+
+
+@pytest.mark.asyncio
+async def test_writer_commits_full_batches_and_the_rest(tmp_path: Path) -> None:
+    engine, store, run_id, _ = make(tmp_path, 250, lambda prompt, _: ok(prompt), batch_size=100)
+    engine.settings.flush_interval = 60.0  # only size and the end of the run flush
+    batches: list[int] = []
+    engine.on_commit = lambda items: batches.append(len(items))
+    stats = await engine.run()
+    assert stats.succeeded == 250
+    assert batches == [100, 100, 50]
+    assert store.counts(run_id).succeeded == 250
+
+
+@pytest.mark.asyncio
+async def test_writer_flushes_a_partial_batch_after_the_interval(tmp_path: Path) -> None:
+    engine, store, run_id, _ = make(tmp_path, 4, lambda prompt, _: ok(prompt), batch_size=100)
+    release = anyio.Event()
+    inner = engine.client
+
+    class HoldLast:  # answers p0-p2 at once, p3 only when released
+        async def post(self, endpoint: str, body: bytes) -> Attempt:
+            if b'"p3"' in body:
+                await release.wait()
+            return await inner.post(endpoint, body)
+
+    engine.client = HoldLast()  # type: ignore[assignment]
+    batches: list[int] = []
+
+    def on_commit(items: list[JobOutcome]) -> None:
+        batches.append(len(items))
+        release.set()
+
+    engine.on_commit = on_commit
+    with anyio.fail_after(10):
+        stats = await engine.run()
+    assert stats.succeeded == 4
+    assert batches == [3, 1]  # the first three by the 0.01 s interval, while p3 was held

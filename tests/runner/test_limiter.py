@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import httpx
 import pytest
 
 from runner import AdaptiveLimiter, Cost, FakeClock, Limits
@@ -365,3 +366,43 @@ def test_openai_headers_are_per_minute_and_their_remaining_is_ignored() -> None:
     assert info.request_limit == pytest.approx(5000 / 60)
     assert info.token_limit == pytest.approx(10_000)
     assert info.request_remaining is None and info.token_remaining is None
+
+
+def test_rate_headers_are_picked_out_of_httpx_headers_and_plain_mappings() -> None:
+    from runner._adaptive import _rate_headers
+
+    raw = [
+        ("Date", "x"),
+        ("X-RateLimit-Limit", "5"),
+        ("x-ratelimit-remaining-tokens", "70"),
+        ("X-TokenLimit-Limit", "100"),
+        ("content-type", "application/json"),
+    ]
+    want = {
+        "x-ratelimit-limit": "5",
+        "x-ratelimit-remaining-tokens": "70",
+        "x-tokenlimit-limit": "100",
+    }
+    assert _rate_headers(httpx.Headers(raw)) == want
+    assert _rate_headers(dict(raw)) == want
+    info = parse_rate_headers(_rate_headers(httpx.Headers(raw)))
+    assert (info.request_limit, info.token_limit, info.token_remaining) == (5.0, 100.0, 70.0)
+
+
+@pytest.mark.asyncio
+async def test_a_newcomer_does_not_pass_a_waiter_queued_for_the_bucket() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(caps=Limits(60.0, None), clock=clock)  # 1 request/s, burst 1
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        permit = await limiter.acquire("m", Cost(1, 1))
+        order.append(name)
+        limiter.release(permit, status=None, headers=None)
+
+    await take("first")  # empties the bucket
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, "queued")  # waits under the model's lock
+        await anyio.lowlevel.checkpoint()
+        tg.start_soon(take, "newcomer")
+    assert order == ["first", "queued", "newcomer"]
