@@ -19,7 +19,7 @@ the ``judge`` scorer, which grades through the runner, is not among them.
 """
 
 from ._calibration import Calibration, answer_confidence, calibration
-from ._errors import EvalSetInvalid, ScorerError
+from ._errors import EvalSetInvalid, ResultFileInvalid, ScorerError
 from ._evalset import EvalItem, iter_evalset, job_body, read_evalset
 from ._extract import (
     REASONING_STYLES,
@@ -71,6 +71,7 @@ __all__ = [
     "McNemar",
     "Outcome",
     "PairedComparison",
+    "ResultFileInvalid",
     "Score",
     "Scorer",
     "ScorerError",

@@ -34,10 +34,12 @@ from runner._schema import RunRow
 
 from ._evalset import EvalItem, item_schema, job_body, read_evalset
 from ._extract import extract_result
+from ._gc import gc_paused
 from ._judge import judge_body
+from ._parallel import read_evalset_split, score_file
 from ._registry import get_scorer, scorer_names
 from ._report import write_report
-from ._results import ModelScore, compare, read_result_lines, score_results
+from ._results import ModelScore, compare, score_results
 from ._structured import item_pattern
 from ._table import format_table
 
@@ -466,12 +468,7 @@ def _load(
     path = Path(spec)
     if not path.is_file():
         raise UsageError(f"{spec}: not a run id nor a result file")
-    try:
-        return score_results(
-            read_result_lines(path), items, label=path.name, scorer=scorer, catalog=catalog
-        )
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: not a JSON result line: {exc.msg}") from None
+    return score_file(path, items, label=path.name, scorer=scorer, catalog=catalog)
 
 
 @click.command("score")
@@ -481,16 +478,22 @@ def _load(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def score_command(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> None:
     """Score a result file (Batch output format) against its eval set, offline."""
-    with _errors():
-        _check_scorer(scorer)
-        items = {i.id: i for i in read_evalset(evalset)}
-        if not results.is_file():
-            raise UsageError(f"{results}: no such result file")
-        s = _load(str(results), items, Path("-"), scorer, Catalog.load())
-        if as_json:
-            click.echo(json.dumps(s.to_json()))
-        else:
-            click.echo(format_table([s]))
+    with _errors(), gc_paused():  # see _gc; paused around the call, so its data is gone
+        _score(results, evalset, scorer, as_json)
+
+
+def _score(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> None:
+    _check_scorer(scorer)
+    items = {i.id: i for i in read_evalset_split(evalset)}
+    if not results.is_file():
+        raise UsageError(f"{results}: no such result file")
+    s = _load(str(results), items, Path("-"), scorer, Catalog.load())
+    if as_json:
+        for piece in s.json_pieces():  # json.dumps(s.to_json()), never held whole
+            click.echo(piece, nl=False)
+        click.echo()
+    else:
+        click.echo(format_table([s]))
 
 
 @click.command("compare")
@@ -510,9 +513,9 @@ def compare_command(
     a: str, b: str, evalset: Path, db_path: Path, scorer: str | None, as_json: bool
 ) -> None:
     """Paired comparison of A and B (run ids or result files) on the items both have."""
-    with _errors():
+    with _errors(), gc_paused():
         _check_scorer(scorer)
-        items = {i.id: i for i in read_evalset(evalset)}
+        items = {i.id: i for i in read_evalset_split(evalset)}
         catalog = Catalog.load()
         sa = _load(a, items, db_path, scorer, catalog)
         sb = _load(b, items, db_path, scorer, catalog)
@@ -544,9 +547,9 @@ def report_command(
     runs: tuple[str, ...], evalset: Path, db_path: Path, out_path: Path, scorer: str | None
 ) -> None:
     """A self-contained HTML report (and Markdown) on RUNS: run ids or result files."""
-    with _errors():
+    with _errors(), gc_paused():
         _check_scorer(scorer)
-        items = {i.id: i for i in read_evalset(evalset)}
+        items = {i.id: i for i in read_evalset_split(evalset)}
         catalog = Catalog.load()
         scores = [_load(r, items, db_path, scorer, catalog) for r in runs]
         path = write_report(scores, out_path, title=f"fanout report: {evalset.name}")

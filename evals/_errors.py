@@ -3,11 +3,12 @@
     FanoutError
     └── UsageError                 bad options or input (exit 2, nothing sent)
         ├── EvalSetInvalid         the eval set has bad lines; ``errors`` holds the first few
+        ├── ResultFileInvalid      a result file has a line that is not a Batch output line
         └── ScorerError            a scorer cannot be used: unknown name, a ``module:function``
                                    that does not import, a bad regex or JSON Schema, a target
                                    the scorer cannot read, or a user scorer that raised
 
-Both are mistakes in what the user gave, found before or while scoring; neither is a
+All are mistakes in what the user gave, found before or while scoring; neither is a
 wrong answer (a wrong answer is a `Score`, never an exception).
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from jobs import LineError
 from runner import UsageError
 
-__all__ = ["EvalSetInvalid", "ScorerError"]
+__all__ = ["EvalSetInvalid", "ResultFileInvalid", "ScorerError"]
 
 
 class EvalSetInvalid(UsageError):
@@ -44,3 +45,14 @@ class EvalSetInvalid(UsageError):
 
 class ScorerError(UsageError):
     """A scorer cannot be used as asked; the message says which and why."""
+
+
+class ResultFileInvalid(UsageError):
+    """A line of a result file is not a Batch output line: not UTF-8, not JSON, or not an
+    object. The message names the file and the line (``path:line: reason``)."""
+
+    def __init__(self, path: str, line_no: int, reason: str) -> None:
+        self.path = path
+        self.line_no = line_no
+        self.reason = reason
+        super().__init__(f"{path}:{line_no}: {reason}")

@@ -50,18 +50,22 @@ per line, never holding the file; `read_evalset` gathers the items and raises
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jobs._reader
 from jobs import MAX_CUSTOM_ID, LineError, load_json, read_lines
 
 # The byte-level reading and strict JSON parsing are shared with the job-file reader so
 # that both treat a BOM, CRLF, bad UTF-8, NaN or a cut-off file alike. (These are not in
 # `jobs.__all__` yet; re-exporting them there would make this import public.)
 from ._errors import EvalSetInvalid
+from ._frozen import builder
+from ._gc import gc_paused
 
 __all__ = [
     "CHOICE_INSTRUCTION",
@@ -83,6 +87,11 @@ _KEYS = frozenset({"id", "input", "messages", "target", "choices", "scorer", "pa
 _NOT_PARAMS = ("messages", "prompt", "model")  # the item and --model give these
 _OBJECT_TARGETS = frozenset({"json", "json_schema", "tool_call"})  # scorers reading objects
 _ROLES = frozenset({"system", "user", "assistant", "developer"})
+_SCALAR = (str, int, float)  # isinstance with a tuple: `str | int | float` is built per call
+_ID = (str, int)
+_BLOCK = 1 << 20  # bytes read at a time
+_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # byte order marks: read_lines' case
+_BLANK = " \t\n\r\x0b\x0c"  # what bytes.strip() strips: a line of only these is blank
 
 CHOICE_INSTRUCTION = (
     "Answer with the letter of the correct choice. "
@@ -118,12 +127,15 @@ class EvalItem:
     @property
     def difficulty(self) -> str | int | float | None:
         value = self.metadata.get("difficulty")
-        return value if isinstance(value, str | int | float) else None
+        return value if isinstance(value, _SCALAR) else None
 
     @property
     def letters(self) -> str:
         """The letters of the choices (``"ABCD"`` for four); empty without choices."""
         return LETTERS[: len(self.choices)] if self.choices else ""
+
+
+_eval_item = builder(EvalItem)  # EvalItem(*every field), built fast (see _frozen)
 
 
 def parse_item(path: str, line_no: int, text: str) -> EvalItem:
@@ -132,11 +144,16 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
     def fail(reason: str) -> LineError:
         return LineError(path, line_no, reason)
 
-    obj = load_json(text, fail)
+    try:
+        obj, end = _STRICT.raw_decode(text)
+        if end != len(text) and text[end:].strip(" \t\n\r"):
+            raise ValueError("extra data")
+    except (ValueError, RecursionError):
+        obj = load_json(text, fail)  # words the error (or reads what raw_decode would not)
     if not isinstance(obj, dict):
         raise fail(f"an eval item must be a JSON object, got {_kind(obj)}")
-    unknown = sorted(set(obj) - _KEYS)
-    if unknown:
+    if not obj.keys() <= _KEYS:
+        unknown = sorted(set(obj) - _KEYS)
         raise fail(f"unexpected key {unknown[0]!r} (put extra fields under 'metadata')")
 
     item_id = _id(obj.get("id"), fail)
@@ -148,7 +165,7 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
     messages: list[dict[str, Any]] | None = None
     if has_input:
         text_input = obj["input"]
-        if not isinstance(text_input, str) or not text_input.strip():
+        if not isinstance(text_input, str) or not text_input or text_input.isspace():
             raise fail(f"'input' must be a non-empty string, got {_kind(text_input)}")
     else:
         messages = _messages(obj["messages"], fail)
@@ -168,27 +185,39 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
             "scorer 'json_schema' needs a schema: params.response_format.json_schema.schema "
             "(or response_format.schema), or metadata.schema"
         )
-    return EvalItem(
-        id=item_id,
-        target=target,
-        input=text_input,
-        messages=messages,
-        choices=choices,
-        scorer=scorer,
-        metadata=metadata,
-        params=params,
-        line_no=line_no,
+    return _eval_item(
+        item_id, target, text_input, messages, choices, scorer, metadata, params, line_no
     )
 
 
 def iter_evalset(path: str | Path) -> Iterator[EvalItem | LineError]:
     """Yield, in line order, an `EvalItem` per good line and a `LineError` per bad one.
 
-    Reads one line at a time; a repeated id is an error on the later line.
+    Reads one line at a time; a repeated id is an error on the later line. Plain UTF-8
+    lines are read in blocks (`_plain_lines`); from the first line that is not plain, or
+    is not a good item, `jobs.read_lines` takes over, which words every error.
     """
     name = str(path)
     first_line: dict[str, int] = {}  # id -> line it was first seen on
+    resume = 0  # the careful reader's first line, 0 when the fast one read the whole file
+    for no, text in _plain_lines(path):
+        if text is None:
+            resume = no
+            break
+        try:
+            item = parse_item(name, no, text)
+        except LineError:
+            resume = no
+            break
+        if first_line.setdefault(item.id, no) != no:
+            resume = no
+            break
+        yield item
+    if not resume:
+        return
     for line in read_lines(path, noun="items"):
+        if (line.line_no if isinstance(line, LineError) else line.no) < resume:
+            continue  # read and yielded above
         if isinstance(line, LineError):
             yield line
             continue
@@ -204,18 +233,79 @@ def iter_evalset(path: str | Path) -> Iterator[EvalItem | LineError]:
         yield item
 
 
+def _plain_lines(
+    path: str | Path, start: int = 0, end: int | None = None, line_no: int = 0
+) -> Iterator[tuple[int, str | None]]:
+    """(line number, text without its newline) of each non-blank line, read in blocks, while
+    the file is plain: UTF-8 with no byte order mark and no NUL byte, every line well under
+    `jobs.read_lines`' length limit. At the first block or line that is not, it yields
+    (that line's number, None) and stops; so does an empty or blank file, and so with 1
+    while no line was yielded (read_lines words an empty file's error on line 1).
+    `iter_evalset` then hands over to `jobs.read_lines`, which words the error.
+
+    ``start`` and ``end`` (bytes, ``start`` just after a newline) read part of the file,
+    whose first line is number ``line_no + 1`` (see `_parallel`)."""
+    limit = jobs._reader.MAX_LINE_BYTES  # read at call time, as read_lines does
+    found = False  # any non-blank line yet
+    rest = b""  # the start of a line that continues in the next block
+    left = -1 if end is None else end - start  # bytes to read; -1: to the end of the file
+    with Path(path).open("rb") as fh:
+        fh.seek(start)
+        while left and (block := fh.read(_BLOCK if left < 0 else min(_BLOCK, left))):
+            left -= len(block) if left > 0 else 0
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n") + 1
+            if start == 0 and line_no == 0 and cut and data.startswith(_MARKS):
+                yield 1, None
+                return
+            rest = data[cut:]
+            if len(rest) >= limit or b"\x00" in data:
+                yield (line_no + 1 if found else 1), None
+                return
+            try:
+                lines = data[:cut].decode("utf-8").split("\n")
+            except UnicodeDecodeError:
+                yield (line_no + 1 if found else 1), None
+                return
+            lines.pop()  # the empty string after the last newline
+            for line in lines:
+                line_no += 1
+                if cut > limit and len(line) * 4 >= limit:  # may be too long, in bytes
+                    yield (line_no if found else 1), None
+                    return
+                if line.strip(_BLANK):
+                    found = True
+                    yield line_no, line
+    if rest:  # a last line without its newline
+        if start == 0 and line_no == 0 and rest.startswith(_MARKS):
+            yield 1, None
+            return
+        line_no += 1
+        try:
+            line = rest.decode("utf-8")
+        except UnicodeDecodeError:
+            yield (line_no if found else 1), None
+            return
+        if line.strip(_BLANK):
+            found = True
+            yield line_no, line
+    if not found:
+        yield 1, None
+
+
 def read_evalset(path: str | Path, *, max_errors: int = 10) -> list[EvalItem]:
     """Every item of the eval set; raise `EvalSetInvalid` if any line is bad or none is there."""
     items: list[EvalItem] = []
     errors: list[LineError] = []
     total = 0
-    for entry in iter_evalset(path):
-        if isinstance(entry, LineError):
-            total += 1
-            if len(errors) < max_errors:
-                errors.append(entry)
-        else:
-            items.append(entry)
+    with gc_paused():
+        for entry in iter_evalset(path):
+            if isinstance(entry, LineError):
+                total += 1
+                if len(errors) < max_errors:
+                    errors.append(entry)
+            else:
+                items.append(entry)
     if total or not items:
         raise EvalSetInvalid(str(path), errors, total)
     return items
@@ -275,13 +365,30 @@ def _append_choices(messages: list[dict[str, Any]], choices: Sequence[str]) -> N
     messages.append({"role": "user", "content": addition})
 
 
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"{literal} is out of range")
+    return value
+
+
+def _no_constant(literal: str) -> float:
+    raise ValueError(f"{literal} is not JSON")
+
+
+# `jobs.load_json`'s strict JSON (no NaN, no Infinity, no 1e999), built once: json.loads with
+# hooks builds a decoder per call, which took as long as the parsing. Only whether it fails
+# matters here; the message comes from load_json.
+_STRICT = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
 def _id(raw: object, fail: Any) -> str:
     if raw is None:
         raise fail("missing 'id' (every item needs one; results join on it)")
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
+    if isinstance(raw, bool) or not isinstance(raw, _ID):
         raise fail(f"'id' must be a string, got {_kind(raw)}")
     item_id = str(raw)
-    if not item_id.strip():
+    if not item_id or item_id.isspace():  # `not s.strip()`, without the copy
         raise fail("'id' is empty")
     if len(item_id) > MAX_ID:
         raise fail(
@@ -323,6 +430,8 @@ def _choices(raw: object, fail: Any) -> tuple[str, ...] | None:
 def _target(
     raw: object, choices: tuple[str, ...] | None, fail: Any, *, objects: bool = False
 ) -> Target | tuple[Target, ...]:
+    if not choices and (type(raw) is int or (type(raw) is str and raw and not raw.isspace())):
+        return raw  # the usual target, one number or one string: nothing below objects to it
     if raw is None:
         raise fail("missing 'target' (the accepted answer, or a list of them)")
     raw_values: list[object] = raw if isinstance(raw, list) else [raw]
@@ -333,7 +442,7 @@ def _target(
         if objects and isinstance(value, dict):
             values.append(value)
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool) or not isinstance(value, _SCALAR):
             hint = (
                 "" if objects else " (an object target needs scorer json, json_schema or tool_call)"
             )
@@ -431,11 +540,11 @@ def _metadata(raw: object, fail: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise fail(f"'metadata' must be an object, got {_kind(raw)}")
     group = raw.get("group")
-    if group is not None and (isinstance(group, bool) or not isinstance(group, str | int)):
+    if group is not None and (isinstance(group, bool) or not isinstance(group, _ID)):
         raise fail(f"metadata.group must be a string, got {_kind(group)}")
     difficulty = raw.get("difficulty")
     if difficulty is not None and (
-        isinstance(difficulty, bool) or not isinstance(difficulty, str | int | float)
+        isinstance(difficulty, bool) or not isinstance(difficulty, _SCALAR)
     ):
         raise fail(f"metadata.difficulty must be a string or a number, got {_kind(difficulty)}")
     return raw

@@ -57,6 +57,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._frozen import builder
+
 __all__ = [
     "CHARS_PER_TOKEN",
     "REASONING_STYLES",
@@ -126,6 +128,9 @@ class Extraction:
         return json.dumps({"content": self.answer, "tool_calls": calls}, ensure_ascii=False)
 
 
+_extraction = builder(Extraction)  # Extraction(*every field), built fast (see _frozen)
+
+
 def extract(body: Mapping[str, Any], style: str = "auto") -> Extraction:
     """Read the first choice of a chat or text completion body (see the module docstring).
 
@@ -142,15 +147,18 @@ def extract_choices(body: Mapping[str, Any], style: str = "auto") -> list[Extrac
     choices = body.get("choices")
     if not isinstance(choices, list):
         return [Extraction(error=_body_error(body))]
+    usage = _Usage.of(body)  # the whole response's, the same for every choice
+    if len(choices) == 1 and isinstance(choices[0], dict):  # the common case, n = 1
+        return [_choice(choices[0], usage, style)]
     read = [c for c in choices if isinstance(c, dict)]
     if not read:
         return [Extraction(error=_body_error(body))]
     if all(isinstance(c.get("index"), int) for c in read):
         read.sort(key=lambda c: c["index"])
-    return [_choice(c, body, style) for c in read]
+    return [_choice(c, usage, style) for c in read]
 
 
-def _choice(choice: Mapping[str, Any], body: Mapping[str, Any], style: str) -> Extraction:
+def _choice(choice: Mapping[str, Any], usage: _Usage, style: str) -> Extraction:
     finish = choice.get("finish_reason")
     finish = finish if isinstance(finish, str) else None
     message = choice.get("message")
@@ -158,7 +166,8 @@ def _choice(choice: Mapping[str, Any], body: Mapping[str, Any], style: str) -> E
     calls: tuple[ToolCall, ...]
     if isinstance(message, dict):  # chat completion
         source, text = message, _text(message.get("content"))
-        calls = _tool_calls(message)
+        has_calls = message.get("tool_calls") or message.get("function_call")
+        calls = _tool_calls(message) if has_calls else ()
     else:  # text completion
         source, text, calls = choice, _text(choice.get("text")), ()
     field = source.get("reasoning") or source.get("reasoning_content")
@@ -171,19 +180,21 @@ def _choice(choice: Mapping[str, Any], body: Mapping[str, Any], style: str) -> E
     answer = answer or None
     # A reply that called tools finished, whatever its (usually empty) text says.
     truncated = not calls and (inside or (finish == "length" and answer is None))
-    reasoning = "\n".join(t.strip() for t in thoughts if t.strip()) or None
-    tokens_in, tokens_out, reasoning_tokens, estimated = _usage(body, reasoning)
-    return Extraction(
-        answer=None if truncated else answer,
-        reasoning=reasoning,
-        truncated=truncated,
-        finish_reason=finish,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        reasoning_tokens=reasoning_tokens,
-        reasoning_tokens_estimated=estimated,
-        tool_calls=calls,
-        logprobs=_logprobs(choice.get("logprobs")),
+    reasoning = ("\n".join(t.strip() for t in thoughts if t.strip()) or None) if thoughts else None
+    reasoning_tokens, estimated = usage.reasoning(reasoning)
+    raw_logprobs = choice.get("logprobs")
+    return _extraction(
+        None if truncated else answer,
+        reasoning,
+        truncated,
+        finish,
+        usage.prompt,
+        usage.completion,
+        reasoning_tokens,
+        estimated,
+        None,
+        calls,
+        None if raw_logprobs is None else _logprobs(raw_logprobs),
     )
 
 
@@ -223,8 +234,13 @@ def extract_result_choices(line: Mapping[str, Any], style: str = "auto") -> list
 
 def _split(text: str, *, no_open: bool) -> tuple[str | None, list[str], bool]:
     """(answer text or None, thinking parts, still inside the thinking) -- rules 1 to 3."""
-    if no_open and _CLOSE not in text:
-        return None, [text], True
+    if _CLOSE not in text:  # no block closes: the text is the answer, unless one opened
+        if no_open:
+            return None, [text], True
+        opened = text.find(_OPEN)
+        if opened < 0:
+            return text, [], False
+        return None, [text[opened + len(_OPEN) :]], True
     thoughts: list[str] = []
     if _OPEN in text:
 
@@ -303,28 +319,39 @@ def _text(content: object) -> str:
     return ""
 
 
-def _usage(
-    body: Mapping[str, Any], reasoning: str | None
-) -> tuple[int | None, int | None, int, bool]:
-    """(prompt tokens, completion tokens, reasoning tokens, whether those were estimated)."""
-    usage = body.get("usage")
-    usage = usage if isinstance(usage, dict) else {}
-    counted = _int(usage.get("reasoning_tokens"))
-    details = usage.get("completion_tokens_details")
-    if counted is None and isinstance(details, dict):
-        counted = _int(details.get("reasoning_tokens"))
-    estimated = counted is None and reasoning is not None
-    if counted is None:
-        counted = math.ceil(len(reasoning) / CHARS_PER_TOKEN) if reasoning else 0
-    return (
-        _int(usage.get("prompt_tokens")),
-        _int(usage.get("completion_tokens")),
-        counted,
-        estimated,
-    )
+class _Usage:
+    """A response's ``usage``, read once for all its choices: prompt and completion tokens,
+    and the reasoning tokens it counted (None: to be estimated from each choice's text)."""
+
+    __slots__ = ("completion", "counted", "prompt")
+
+    def __init__(self, prompt: int | None, completion: int | None, counted: int | None) -> None:
+        self.prompt = prompt
+        self.completion = completion
+        self.counted = counted
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> _Usage:
+        usage = body.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        counted = _int(usage.get("reasoning_tokens"))
+        details = usage.get("completion_tokens_details")
+        if counted is None and isinstance(details, dict):
+            counted = _int(details.get("reasoning_tokens"))
+        return cls(_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), counted)
+
+    def reasoning(self, reasoning: str | None) -> tuple[int, bool]:
+        """(reasoning tokens, whether they were estimated) for a choice with this text."""
+        if self.counted is not None:
+            return self.counted, False
+        if reasoning is None:
+            return 0, False
+        return math.ceil(len(reasoning) / CHARS_PER_TOKEN), True
 
 
 def _int(value: object) -> int | None:
+    if type(value) is int:  # the common case, first
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._frozen import builder
+
 __all__ = [
     "Number",
     "final_segment",
@@ -80,8 +82,13 @@ class Number:
         return (self.value, self.value / 100) if self.percent else (self.value,)
 
 
+_number = builder(Number)  # Number(*every field), built fast (see _frozen)
+
+
 def last_boxed(text: str) -> str | None:
     """The content of the last ``\\boxed{...}`` (nested braces allowed), or None."""
+    if "\\" not in text:  # no \boxed, no \fbox
+        return None
     starts = [m.end() for m in _BOXED.finditer(text)]
     for start in reversed(starts):
         depth = 1
@@ -101,28 +108,38 @@ def final_segment(text: str) -> str | None:
     marks = list(_MARK_RE.finditer(text))
     if not marks:
         return None
-    rest = text[marks[-1].end() :]
-    lines = [line for line in rest.split("\n") if line.strip()]
-    segment = lines[0] if lines else ""
+    segment = next((line for line in text[marks[-1].end() :].split("\n") if line.strip()), "")
     return last_boxed(segment) or segment
 
 
 def parse_numbers(text: str) -> list[Number]:
     """Every number in ``text``, in order."""
-    text = _FRAC.sub(r"\1/\2", _LATEX_NOISE.sub("", text.replace("{,}", ",")))
-    text = text.replace("\\$", "$").replace("\\%", "%")
-    out = []
-    for m in _NUMBER.finditer(text):
-        value = float(m["num"].replace(",", "") + (f"e{m['exp']}" if m["exp"] else ""))
-        if m["den"] is not None:
-            den = float(m["den"])
-            if den == 0:
-                continue
-            value /= den
-        if (m["sign"] in ("-", "−")) != (m["sign2"] is not None):
-            value = -value
-        out.append(Number(value, m.group(0).strip(), m["pct"] is not None))
-    return out
+    numbers = (_read_number(m) for m in _NUMBER.finditer(_plain_numbers(text)))
+    return [n for n in numbers if n is not None]
+
+
+def _plain_numbers(text: str) -> str:
+    """``text`` with LaTeX number markup rewritten: ``{,}``, ``\\frac``, ``\\$``, spacing."""
+    if "{,}" in text:
+        text = text.replace("{,}", ",")
+    if "\\" in text:  # every other rewrite starts at a backslash
+        text = _FRAC.sub(r"\1/\2", _LATEX_NOISE.sub("", text))
+        text = text.replace("\\$", "$").replace("\\%", "%")
+    return text
+
+
+def _read_number(m: re.Match[str]) -> Number | None:
+    """The `Number` a `_NUMBER` match reads; None for a fraction over zero."""
+    num, exp, den, sign, sign2, pct = m.group("num", "exp", "den", "sign", "sign2", "pct")
+    value = float(num.replace(",", "") + (f"e{exp}" if exp else ""))
+    if den is not None:
+        den_value = float(den)
+        if den_value == 0:
+            return None
+        value /= den_value
+    if (sign in ("-", "−")) != (sign2 is not None):
+        value = -value
+    return _number(value, m.group(0).strip(), pct is not None)
 
 
 def find_number(text: str) -> Number | None:
@@ -137,11 +154,13 @@ def find_number(text: str) -> Number | None:
             continue
         if "=" in segment:
             segment = segment.rsplit("=", 1)[1]
-        numbers = parse_numbers(segment)
-        if numbers:
-            return numbers[0]
-    numbers = parse_numbers(text)
-    return numbers[-1] if numbers else None
+        for m in _NUMBER.finditer(_plain_numbers(segment)):  # the first number
+            if (number := _read_number(m)) is not None:
+                return number
+    for m in reversed(list(_NUMBER.finditer(_plain_numbers(text)))):  # the last number
+        if (number := _read_number(m)) is not None:
+            return number
+    return None
 
 
 def find_letter(text: str, letters: str) -> str | None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from ._errors import ScorerError
 from ._evalset import EvalItem
+from ._frozen import builder
 
 __all__ = [
     "READS",
@@ -67,12 +68,19 @@ class Score:
     @classmethod
     def of(cls, correct: bool, extracted: str | None, reason: str) -> Score:
         """A right (1) or wrong (0) answer."""
-        return cls(1.0 if correct else 0.0, correct, extracted, reason)
+        if cls is not Score:
+            return cls(1.0 if correct else 0.0, correct, extracted, reason)
+        return _score(1.0 if correct else 0.0, correct, extracted, reason, False)
 
     @classmethod
     def no_answer(cls, reason: str = "no answer") -> Score:
         """Nothing could be read from the reply (``unparsed``)."""
-        return cls(0.0, False, None, reason, unparsed=True)
+        if cls is not Score:
+            return cls(0.0, False, None, reason, unparsed=True)
+        return _score(0.0, False, None, reason, True)
+
+
+_score = builder(Score)  # values 0 and 1 only, which __post_init__ would accept (see _frozen)
 
 
 Scorer = Callable[[str | None, EvalItem], Score]

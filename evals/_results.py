@@ -29,19 +29,24 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _encode_string  # what json.dumps uses
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from runner import Catalog
 
 from ._calibration import STRUCTURED, Calibration, answer_confidence, calibration
+from ._errors import ResultFileInvalid
 from ._evalset import EvalItem
 from ._extract import Extraction, extract_result_choices
-from ._registry import Score
+from ._frozen import builder
+from ._gc import gc_paused
+from ._registry import Score, Scorer, get_scorer, scorer_reads
 from ._samples import k_values, majority_vote, pass_at_k
-from ._scorers import outcome, score_answer, score_extraction, scorer_of
+from ._scorers import outcome, score_answer, scorer_of
 from ._stats import (
     Estimate,
     McNemar,
@@ -54,7 +59,7 @@ from ._stats import (
     summarize,
 )
 
-__all__ = ["Comparison", "ItemResult", "ModelScore", "compare", "score_results"]
+__all__ = ["Comparison", "ItemResult", "ModelScore", "Scoring", "compare", "score_results"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,10 @@ class ItemResult:
     majority_correct: bool | None = None
     confidence: float | None = None  # of choice 0's answer, from its log probabilities
     has_logprobs: bool = False  # choice 0 carried log probabilities
+
+
+_item_result = builder(ItemResult)  # ItemResult(*every field), built fast (see _frozen)
+_fields = attrgetter(*ItemResult.__slots__)  # and back: every field, in order
 
 
 @dataclass
@@ -215,6 +224,16 @@ class ModelScore:
             out["items"] = [_item_json(r) for r in self.items]
         return out
 
+    def json_pieces(self, chunk: int = 2000) -> Iterator[str]:
+        """``json.dumps(self.to_json())`` in pieces, the items ``chunk`` at a time: what is
+        printed for 100k items is never held whole, nor are 100k dicts built for it."""
+        head = json.dumps(self.to_json(items=False))
+        yield head[:-1] + ', "items": ['  # "items" is to_json's last key
+        for start in range(0, len(self.items), chunk):
+            text = ", ".join(_item_text(r) for r in self.items[start : start + chunk])
+            yield text if start == 0 else ", " + text
+        yield "]}"
+
     def extra_json(self) -> dict[str, Any]:
         """``validity``, ``samples`` and ``calibration``, each only when the results have it."""
         out: dict[str, Any] = {}
@@ -282,6 +301,35 @@ def _item_json(r: ItemResult) -> dict[str, Any]:
     return out
 
 
+def _item_text(r: ItemResult) -> str:
+    """``json.dumps(_item_json(r))``, written out directly (it is most of the output)."""
+    text = (
+        f'{{"id": {_text(r.id)}, "answer": {_text(r.answer)}, "correct": {_text(r.correct)}, '
+        f'"outcome": {_text(r.outcome)}, "reason": {_text(r.reason)}'
+    )
+    if r.samples > 1:
+        text += (
+            f', "samples": {_text(r.samples)}, "samples_correct": {_text(r.samples_correct)}, '
+            f'"majority": {_text(r.majority)}, "majority_correct": {_text(r.majority_correct)}'
+        )
+    if r.confidence is not None:
+        text += f', "confidence": {_text(_num(r.confidence))}'
+    return text + "}"
+
+
+def _text(value: object) -> str:
+    """``json.dumps(value)``, with its common cases first (the C string encoder it uses)."""
+    if type(value) is str:
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return json.dumps(value)
+
+
 def _num(x: float | None) -> float | None:
     return None if x is None or math.isnan(x) else round(x, 6)
 
@@ -311,43 +359,132 @@ def score_results(
     verdicts: Mapping[str, str | None] | None = None,
 ) -> ModelScore:
     """Score parsed Batch output ``lines`` against ``items`` (by id); see the module docstring."""
-    found: dict[str, ItemResult] = {}
-    models: dict[str, int] = {}
-    for line in lines:
+    scoring = Scoring(items, scorer, style, latencies, verdicts)
+    with gc_paused():
+        for line in lines:
+            scoring.add(line)
+        return scoring.score(label, catalog)
+
+
+class Scoring:
+    """One pass of `score_results`: `add` each result line in file order, then `score`.
+
+    Holds the result of each item answered so far, by id in line order (the first line for
+    an id counts; a later one, or one whose id is not in the eval set, is ignored), and the
+    model each counted line names. A worker process that scored the second half of a file
+    hands over its `rows`; `merge` takes them after this pass's own (first) half, as if
+    its lines had been added here (see `_parallel`).
+    """
+
+    def __init__(
+        self,
+        items: Mapping[str, EvalItem],
+        scorer: str | None = None,
+        style: str = "auto",
+        latencies: Mapping[str, float] | None = None,
+        verdicts: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self.items = items
+        self.scorer = scorer  # for items that name none
+        self.style = style
+        self.latencies = latencies
+        self.verdicts = verdicts or {}
+        self.found: dict[str, ItemResult] = {}  # id -> result, in line order
+        self.model_of: dict[str, str | None] = {}  # id -> the model its line names
+        self.scorers = _Scorers()
+
+    def add(self, line: Mapping[str, Any]) -> None:
         cid = str(line.get("custom_id"))
-        item = items.get(cid)
-        if item is None or cid in found:
-            continue  # not in this eval set (or a duplicate line): ignored
-        choices = extract_result_choices(line, style)
+        item = self.items.get(cid)
+        if item is None or cid in self.found:
+            return  # not in this eval set (or a duplicate line): ignored
+        choices = extract_result_choices(line, self.style)
         body = (line.get("response") or {}).get("body")
-        if isinstance(body, dict) and isinstance(body.get("model"), str):
-            models[body["model"]] = models.get(body["model"], 0) + 1
-        name = scorer_of(item, scorer)
-        verdict = (verdicts or {}).get(cid) if name == "judge" else None
-        found[cid] = _score_item(item, choices, name, verdict, latencies)
-    results = [
-        found.get(i)
-        or ItemResult(
-            i,
-            "missing",
-            None,
-            False,
-            0.0,
-            "no result line",
-            difficulty=_str(it.difficulty),
-            group=it.group,
-            scorer=scorer_of(it, scorer),
-            samples=0,
-        )
-        for i, it in items.items()
-    ]
-    model = max(models, key=lambda m: models[m]) if models else "?"
-    price = None
-    if catalog is not None:
-        info = catalog.model(model)
-        if info.price_input is not None and info.price_output is not None:
-            price = (info.price_input, info.price_output)
-    return ModelScore(label, model, results, price)
+        model = body.get("model") if isinstance(body, dict) else None
+        self.model_of[cid] = model if isinstance(model, str) else None
+        name = scorer_of(item, self.scorer)
+        verdict = self.verdicts.get(cid) if name == "judge" else None
+        self.found[cid] = _score_item(item, choices, name, verdict, self.latencies, self.scorers)
+
+    def rows(self) -> list[tuple[str, str | None, tuple[Any, ...]]]:
+        """(id, model, the result's fields) per counted line: plain values, cheap to send."""
+        return [(cid, self.model_of[cid], _fields(r)) for cid, r in self.found.items()]
+
+    def merge(self, rows: Iterable[tuple[str, str | None, tuple[Any, ...]]]) -> None:
+        """Take a later part of the file's `rows` (ids counted here already win)."""
+        for cid, model, values in rows:
+            if cid not in self.found:
+                self.found[cid] = _item_result(*values)
+                self.model_of[cid] = model
+
+    def score(self, label: str, catalog: Catalog | None = None) -> ModelScore:
+        """Every item's result (``missing`` without a line) and the model most lines name."""
+        found, scorer = self.found, self.scorer
+        results = [
+            found.get(i) or _missing(it, scorer_of(it, scorer)) for i, it in self.items.items()
+        ]
+        models: dict[str, int] = {}  # in the order lines first name them: ties go to the first
+        for model in self.model_of.values():
+            if model is not None:
+                models[model] = models.get(model, 0) + 1
+        model = max(models, key=lambda m: models[m]) if models else "?"
+        return ModelScore(label, model, results, _price(catalog, model))
+
+
+def _missing(item: EvalItem, scorer: str) -> ItemResult:
+    """The result of an item with no result line."""
+    return _item_result(
+        item.id,
+        "missing",
+        None,
+        False,
+        0.0,
+        "no result line",
+        None,
+        None,
+        None,
+        False,
+        None,
+        _str(item.difficulty),
+        item.group,
+        scorer,
+        0,
+        0,
+        None,
+        None,
+        None,
+        False,
+    )
+
+
+def _price(catalog: Catalog | None, model: str) -> tuple[float, float] | None:
+    """USD per 1M tokens in and out for ``model``, when the catalog knows both."""
+    if catalog is None:
+        return None
+    info = catalog.model(model)
+    if info.price_input is not None and info.price_output is not None:
+        return (info.price_input, info.price_output)
+    return None
+
+
+class _Scorers:
+    """Each scorer name resolved once per scoring (`score_extraction` looks it up per answer):
+    name -> (the scorer, whether it reads the tool calls). Resolved at first use, so that an
+    unknown name fails where it did, on the first answer it has to score."""
+
+    __slots__ = ("resolved",)
+
+    def __init__(self) -> None:
+        self.resolved: dict[str, tuple[Scorer, bool]] = {}
+
+    def score(self, ex: Extraction, item: EvalItem, name: str) -> Score:
+        """`score_extraction` (``name`` is the item's own scorer, as `scorer_of` gives it)."""
+        fn_reads = self.resolved.get(name)
+        if fn_reads is None:
+            reads_calls = scorer_reads(name) == "tool_calls"
+            fn_reads = self.resolved[name] = (get_scorer(name), reads_calls)
+        fn, reads_calls = fn_reads
+        return fn(ex.calls_answer() if reads_calls else ex.answer, item)
 
 
 def _score_item(
@@ -356,6 +493,7 @@ def _score_item(
     scorer: str,
     verdict: str | None,
     latencies: Mapping[str, float] | None,
+    scorers: _Scorers,
 ) -> ItemResult:
     """One item's result from its reply's choices (choice 0 decides the accuracy)."""
     ex = choices[0]
@@ -369,7 +507,7 @@ def _score_item(
             scores.append(score_answer(verdict, item, scorer))
             break
         else:
-            scores.append(score_extraction(choice, item, scorer))
+            scores.append(scorers.score(choice, item, scorer))
     first = scores[0] if scores else None
     if first is None:
         answer, correct, value = None, False, 0.0
@@ -380,7 +518,12 @@ def _score_item(
         answer = ex.answer if scorer == "judge" else first.extracted  # the model's own words
         correct, value, reason = first.correct, first.value, first.reason
     majority = majority_correct = None
-    if scores:  # one sample is its own majority
+    if len(scores) == 1:  # one sample is its own majority (as `majority_vote` finds)
+        if first is not None and first.extracted is not None:
+            majority, majority_correct = first.extracted, first.correct
+        else:
+            majority_correct = False
+    elif scores:
         extracted = [sc.extracted if sc is not None else None for sc in scores]
         pick = majority_vote(extracted)
         if pick is not None:
@@ -391,9 +534,9 @@ def _score_item(
             majority_correct = False
     applies = scorer not in STRUCTURED  # a call or a JSON value is no answer token
     confidence = None
-    if first is not None and applies:
+    if first is not None and applies and ex.logprobs is not None:
         confidence = answer_confidence(ex.logprobs, first.extracted)
-    return ItemResult(
+    return _item_result(
         item.id,
         what,
         answer,
@@ -407,13 +550,13 @@ def _score_item(
         latencies.get(item.id) if latencies else None,
         _str(item.difficulty),
         item.group,
-        scorer=scorer,
-        samples=len(scores),
-        samples_correct=sum(1 for sc in scores if sc is not None and sc.correct),
-        majority=majority,
-        majority_correct=majority_correct,
-        confidence=confidence,
-        has_logprobs=applies and ex.logprobs is not None,
+        scorer,
+        len(scores),  # samples
+        sum(1 for sc in scores if sc is not None and sc.correct),  # samples_correct
+        majority,
+        majority_correct,
+        confidence,
+        applies and ex.logprobs is not None,  # has_logprobs
     )
 
 
@@ -421,11 +564,32 @@ def _str(x: object) -> str | None:
     return None if x is None else str(x)
 
 
-def read_result_lines(path: Path) -> Iterable[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
+def read_result_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The parsed lines of a Batch output file, blank lines skipped (CRLF is fine).
+
+    Raises `ResultFileInvalid` naming the line that is not UTF-8, not JSON or not an object.
+    """
+    with path.open("rb") as f:
+        for no, raw in enumerate(f, 1):
+            if raw.isspace():
+                continue
+            yield parse_result_line(str(path), no, raw)
+
+
+def parse_result_line(path: str, no: int, raw: bytes | str) -> dict[str, Any]:
+    """Line ``no`` of a result file, parsed; `ResultFileInvalid` if it is no JSON object."""
+    try:
+        value = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ResultFileInvalid(path, no, f"not UTF-8 text ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise ResultFileInvalid(path, no, f"not a JSON result line: {exc.msg}") from None
+    except RecursionError:
+        raise ResultFileInvalid(path, no, "not a JSON result line: nested too deep") from None
+    if not isinstance(value, dict):
+        kind = "an array" if isinstance(value, list) else type(value).__name__
+        raise ResultFileInvalid(path, no, f"a result line must be a JSON object, got {kind}")
+    return value
 
 
 @dataclass(frozen=True)

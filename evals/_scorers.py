@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 DEFAULT_TOLERANCE = 1e-6  # relative, for the numeric scorer
+_NUMBERS = (int, float)  # isinstance with a tuple: `int | float` is built on each call
 Outcome = Literal["correct", "wrong", "unparsed", "truncated", "error"]
 
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
@@ -65,6 +66,8 @@ _PUNCT = re.compile(r"(?!(?<=\d)\.(?=\d))[^\w\s]|_")  # keeps a decimal point: 9
 _FENCE = re.compile(r"```[\w-]*[ \t]*\n?(.*?)```", re.DOTALL)
 _JSON_START = re.compile(r"[{\[]")
 _MAX_JSON_STARTS = 20  # embedded JSON: how many '{'/'[' to try decoding from
+_JSON_FIRST = frozenset('{["-0123456789tfnNI')  # how a JSON text may start (NaN, Infinity too)
+_DECODER = json.JSONDecoder()
 
 
 def score_answer(answer: str | None, item: EvalItem, scorer: str | None = None) -> Score:
@@ -113,6 +116,9 @@ def normalize(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
+_normalized = lru_cache(maxsize=4096)(normalize)  # for targets and choices, often shared
+
+
 @register_scorer("exact")
 def exact(answer: str | None, item: EvalItem) -> Score:
     if answer is None:
@@ -133,7 +139,7 @@ def normalized(answer: str | None, item: EvalItem) -> Score:
         return Score.no_answer("empty answer")
     norm = normalize(got)
     for target in item.targets:
-        if norm == normalize(str(target)):
+        if norm == _normalized(str(target)):
             return Score.of(True, got, f"matches {target!r}")
     return Score.of(False, got, f"{norm!r} is not {_show(item)}")
 
@@ -178,7 +184,7 @@ def numeric(answer: str | None, item: EvalItem) -> Score:
     if answer is None:
         return Score.no_answer()
     tolerance = item.metadata.get("tolerance", DEFAULT_TOLERANCE)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+    if isinstance(tolerance, bool) or not isinstance(tolerance, _NUMBERS) or tolerance < 0:
         raise ScorerError(f"item {item.id!r}: metadata.tolerance must be a number >= 0")
     found = find_number(answer)
     if found is None:
@@ -200,7 +206,7 @@ def choice(answer: str | None, item: EvalItem) -> Score:
     letter = find_letter(answer, letters)
     if letter is None and item.choices:  # the reply may give the choice's text instead
         said = normalize(final_segment(answer) or answer)
-        texts = [normalize(c) for c in item.choices]
+        texts = [_normalized(c) for c in item.choices]
         if said in texts:
             letter = letters[texts.index(said)]
     if letter is None:
@@ -266,14 +272,21 @@ def _close(got: float, want: float, tolerance: float) -> bool:
     return math.isclose(got, want, rel_tol=tolerance, abs_tol=tolerance if want == 0 else 0.0)
 
 
-@lru_cache(maxsize=4096)
 def _target_values(target: str | int | float, item_id: str) -> tuple[float, ...]:
+    values = _number_of(target)
+    if values is None:
+        raise ScorerError(f"item {item_id!r}: numeric target {target!r} is not one number")
+    return values
+
+
+@lru_cache(maxsize=4096)
+def _number_of(target: str | int | float) -> tuple[float, ...] | None:
+    """What a numeric target may mean (`Number.values`); None unless it is one number.
+    Cached per target, not per item: many items share a target."""
     if isinstance(target, int | float):
         return (float(target),)
     numbers = parse_numbers(target)
-    if len(numbers) != 1:
-        raise ScorerError(f"item {item_id!r}: numeric target {target!r} is not one number")
-    return numbers[0].values
+    return numbers[0].values if len(numbers) == 1 else None
 
 
 def _target_letter(target: Target, item: EvalItem) -> str:
@@ -287,39 +300,55 @@ def _target_letter(target: Target, item: EvalItem) -> str:
 
 
 def _target_json(target: Target, item_id: str) -> Any:
-    return _parsed_json(target, item_id) if isinstance(target, str) else target
+    if not isinstance(target, str):
+        return target
+    value = _parsed_json(target)
+    if isinstance(value, _BadJson):
+        raise ScorerError(
+            f"item {item_id!r}: json target {target!r} is not JSON ({value.msg}); set "
+            "metadata.json_match to 'valid' to check only validity and the schema"
+        )
+    return value
+
+
+class _BadJson:
+    """A target that is not JSON, with the decoder's message."""
+
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: str) -> None:
+        self.msg = msg
 
 
 @lru_cache(maxsize=4096)
-def _parsed_json(target: str, item_id: str) -> Any:
+def _parsed_json(target: str) -> Any:
+    """A JSON target, parsed once per distinct text (many items share a target)."""
     try:
         return json.loads(target)
     except json.JSONDecodeError as exc:
-        raise ScorerError(
-            f"item {item_id!r}: json target {target!r} is not JSON ({exc.msg}); set "
-            "metadata.json_match to 'valid' to check only validity and the schema"
-        ) from None
+        return _BadJson(exc.msg)
 
 
 def _find_json(text: str) -> tuple[Any, str] | None:
     """(value, its text): the last fenced block that parses, else the whole text, else the
     first JSON object or array embedded in it."""
-    for body in reversed(_FENCE.findall(text)):
-        try:
-            return json.loads(body), body.strip()
-        except json.JSONDecodeError:
-            continue
+    if "```" in text:
+        for body in reversed(_FENCE.findall(text)):
+            try:
+                return json.loads(body), body.strip()
+            except json.JSONDecodeError:
+                continue
     stripped = text.strip()
-    try:
-        return json.loads(stripped), stripped
-    except json.JSONDecodeError:
-        pass
-    decoder = json.JSONDecoder()
+    if stripped[:1] in _JSON_FIRST:  # else json.loads fails: skip building its error
+        try:
+            return json.loads(stripped), stripped
+        except json.JSONDecodeError:
+            pass
     for i, start in enumerate(_JSON_START.finditer(text)):
         if i == _MAX_JSON_STARTS:
             break
         try:
-            value, end = decoder.raw_decode(text, start.start())
+            value, end = _DECODER.raw_decode(text, start.start())
         except json.JSONDecodeError:
             continue
         return value, text[start.start() : end]

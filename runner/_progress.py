@@ -23,6 +23,17 @@ __all__ = ["Progress"]
 WINDOW = 30.0
 
 
+class _Bar(tqdm):  # type: ignore[type-arg]
+    """tqdm without its monitor thread (``monitor_interval = 0``).
+
+    The monitor only wakes bars that are not updated for a while; ours is updated by every
+    commit and on a timer. A thread left running would also keep `fanout eval` from
+    forking its second scoring process (evals/_parallel.py forks only a one-thread process).
+    """
+
+    monitor_interval = 0
+
+
 class Progress:
     def __init__(
         self,
@@ -40,7 +51,7 @@ class Progress:
         self._clock = clock or SystemClock()
         # (time, requests so far, tokens so far), oldest first, spanning about WINDOW s
         self._samples: deque[tuple[float, int, int]] = deque()
-        self._bar = tqdm(
+        self._bar = _Bar(
             total=total,
             initial=done,
             desc=desc,

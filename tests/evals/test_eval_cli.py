@@ -171,6 +171,21 @@ def test_score_json_counts_truncated_and_unparsed_apart(tmp_path: Path) -> None:
     assert all({"id", "answer", "correct", "reason"} <= set(i) for i in data["items"])
 
 
+def test_a_bad_result_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    evalset = write(tmp_path / "e.jsonl", [{"id": "a", "input": "2+2?", "target": 4}])
+    good = json.dumps(result("a", "Answer: 4"))
+    for bad, reason in (
+        ("{oops", "not a JSON result line"),
+        ('"just a string"', "a result line must be a JSON object, got str"),
+    ):
+        results = tmp_path / "r.jsonl"
+        results.write_text(f"{good}\n\n{bad}\n")  # the third line, after a blank one
+        code, output = fanout("score", str(results), "--evalset", str(evalset))
+        assert code == 2, output
+        assert f"{results}:3: {reason}" in output
+        assert "Traceback" not in output
+
+
 def test_compare_json_pairs_two_result_files(tmp_path: Path) -> None:
     items = [{"id": f"q{i}", "input": f"{i}+1?", "target": i + 1} for i in range(20)]
     evalset = write(tmp_path / "e.jsonl", items)
