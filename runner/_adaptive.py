@@ -20,11 +20,18 @@ Release (after each attempt), with what the server said
     2. Headers move the buckets. The rate becomes the server's limit (the lower of static
        and dynamic, capped by ``--rpm``/``--tpm``). The level is lowered to what the server
        can have left *now*: its ``remaining`` when it admitted this request, plus the refill
-       since then, minus what we have sent since then (counted by the permit). A level above
-       that would send requests the server will refuse; one below is left alone.
-    3. 429: the model's buckets are drained to zero (that model only; the job itself waits
-       ``retry-after`` in the worker) and the rate is scaled down by 10%, recovering 5% a
-       second: the server's figures are right, but we were not exactly on them.
+       since then, minus what we have sent since then (counted by the permit) and not had
+       refused (a refusal takes nothing from the server's bucket). A level above that would
+       send requests the server will refuse; one below is left alone.
+    3. 429: the request took nothing, so its charge is given back unless a header since
+       has set the level from the server's own figures; then the model's buckets are
+       drained to zero (that model only; the job itself waits ``retry-after`` in the
+       worker) and the rate is scaled down by 10%, recovering 5% a second: the server's
+       figures are right, but we were not exactly on them. A wave of 429s is one event: a
+       429 for a request sent before the last slow-down does not slow down again (as TCP
+       halves its window once per window of losses). Without the refunds, a first wave of
+       refusals (a guessed tier against a lower limit) would count every refused request
+       as spent: against 1/s, eight refusals cost eight idle seconds.
     4. 503 (overloaded) halves the concurrency window, at most once a second; each success
        adds ``1/window`` (additive increase, one slot per window of successes).
 
@@ -36,6 +43,7 @@ reaction. A given tier or cap stays in force when the server sends no headers.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +64,7 @@ _SCALE_RECOVERY = 0.05  # per second
 _EMA = 0.1  # weight of the newest completion in the running average
 _FIRST_GUESS_COMPLETION = 256.0
 _NO_CAPS = Limits(None, None)
+_REFUSED_KEPT = 4096  # refusals remembered per model for header corrections (newest kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +117,16 @@ class _Model:
     server_tps: float | None = None
     scale: float = 1.0
     scale_stamp: float = 0.0
+    # Requests issued when the rate was last scaled down for a 429: a 429 for a request
+    # sent before that is the same wave of refusals, already reacted to.
+    scaled_at: int = -1
+    # The newest permit (by `Permit.requests_before`) whose headers lowered each bucket:
+    # what was issued before it is in the server's own figures from then on.
+    requests_synced: int = -1
+    tokens_synced: int = -1
+    # Refused requests, sorted by `Permit.requests_before`, with the tokens each was
+    # charged: they took nothing from the server's buckets (at most `_REFUSED_KEPT`).
+    refused: list[tuple[int, float]] = field(default_factory=list)
     last_decrease: float = float("-inf")
     completion_avg: float | None = None
     rate_limited: int = 0
@@ -262,10 +281,19 @@ class AdaptiveLimiter:
         now = self._clock.monotonic()
         try:
             self._correct_tokens(m, permit, now, status, prompt_tokens, completion_tokens)
+            if (
+                status == 429
+                and m.requests is not None
+                and permit.requests_before > m.requests_synced
+            ):
+                m.requests.refund(1.0, now)  # refused: it took nothing (the drain follows)
             if headers is not None and status is not None:
                 self._follow_headers(m, permit, headers, now)
             if status == 429:
-                self._on_rate_limited(m, now)
+                insort(m.refused, (permit.requests_before, permit.tokens))
+                if len(m.refused) > _REFUSED_KEPT:
+                    del m.refused[: len(m.refused) - _REFUSED_KEPT // 2]
+                self._on_rate_limited(m, permit, now)
             elif status == 503:
                 self._on_overloaded(m, now)
             elif status is not None and status < 400:
@@ -294,7 +322,9 @@ class AdaptiveLimiter:
         elif completion_tokens is not None:
             used = float((prompt_tokens or permit.prompt) + completion_tokens)
         elif status == 429:
-            used = 0.0  # a refused request costs nothing (the drain below takes care)
+            # A refused request costs nothing (the drain in _on_rate_limited follows); unless
+            # a header since has set the level from the server's figures, which knew that.
+            used = 0.0 if permit.requests_before > m.tokens_synced else permit.tokens
         else:
             used = float(permit.prompt)  # an error: assume the prompt was counted
         m.tokens.refund(permit.tokens - used, now)
@@ -312,20 +342,25 @@ class AdaptiveLimiter:
         m.provisional = False
         m.source = "headers"
         since = max(0.0, now - permit.issued_at)
+        refused, refused_tokens = _refused_after(m.refused, permit.requests_before)
         if info.request_limit is not None:
             m.server_rps = info.request_limit
             m.requests = self._set_rate(m.requests, info.request_limit, self._caps.rpm, m, now)
             if info.request_remaining is not None:
-                later = m.issued_requests - permit.requests_before - 1
+                later = m.issued_requests - permit.requests_before - 1 - refused
                 left = info.request_remaining + since * info.request_limit - later
-                m.requests.cap_level(left, now)
+                if m.requests.cap_level(left, now):
+                    m.requests_synced = max(m.requests_synced, permit.requests_before)
         if info.token_limit is not None:
             m.server_tps = info.token_limit
             m.tokens = self._set_rate(m.tokens, info.token_limit, self._caps.tpm, m, now)
             if info.token_remaining is not None:
-                later_tokens = m.issued_tokens - permit.tokens_before - permit.tokens
+                later_tokens = (
+                    m.issued_tokens - permit.tokens_before - permit.tokens - refused_tokens
+                )
                 left = info.token_remaining + since * info.token_limit - later_tokens
-                m.tokens.cap_level(left, now)
+                if m.tokens.cap_level(left, now):
+                    m.tokens_synced = max(m.tokens_synced, permit.requests_before)
 
     def _set_rate(
         self,
@@ -347,13 +382,16 @@ class AdaptiveLimiter:
             bucket.set_rate(rate, now)
         return bucket
 
-    def _on_rate_limited(self, m: _Model, now: float) -> None:
+    def _on_rate_limited(self, m: _Model, permit: Permit, now: float) -> None:
         m.rate_limited += 1
         m.provisional = False
         if m.requests is not None:
             m.requests.cap_level(0.0, now)
         if m.tokens is not None:
             m.tokens.cap_level(0.0, now)
+        if permit.requests_before < m.scaled_at:
+            return  # sent before the last slow-down: the same wave of refusals
+        m.scaled_at = m.issued_requests
         m.scale = max(_SCALE_FLOOR, m.scale * 0.9)
         m.scale_stamp = now
         self._apply_scale(m, now)
@@ -405,6 +443,22 @@ def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
         for name, value in headers.items()
         if (low := name.lower()).startswith(_RATE_PREFIXES)
     }
+
+
+def _refused_after(refused: list[tuple[int, float]], index: int) -> tuple[int, float]:
+    """How many refused requests were issued after request ``index``, and their tokens.
+
+    ``refused`` is sorted; answers come back roughly in the order requests went out, so
+    the walk from its end is short (at most the refusals still in flight after ``index``).
+    """
+    count, tokens = 0, 0.0
+    for i in range(len(refused) - 1, -1, -1):
+        issued, charged = refused[i]
+        if issued <= index:
+            break
+        count += 1
+        tokens += charged
+    return count, tokens
 
 
 def _lower(a: float | None, b: float | None) -> float | None:

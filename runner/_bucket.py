@@ -26,6 +26,8 @@ import math
 
 __all__ = ["TokenBucket"]
 
+_SLACK = 1e-9  # units: a shortfall this small is float rounding, not a reason to wait
+
 
 class TokenBucket:
     __slots__ = ("rate", "capacity", "burst_seconds", "_level", "_stamp")
@@ -47,9 +49,22 @@ class TokenBucket:
         return self._level
 
     def wait_time(self, cost: float, now: float) -> float:
-        """Seconds until ``cost`` may be taken (0 when it may be taken now)."""
+        """Seconds until ``cost`` may be taken (0 when it may be taken now).
+
+        A shortfall within `_SLACK` of nothing is nothing: after refunds and re-rates the
+        level can sit a rounding error below the cost, and a wait of 1e-16 s would not move
+        a clock that counts in seconds of 1e3 magnitude (it would wait for ever).
+        """
         need = min(cost, self.capacity) - self.level(now)
-        return 0.0 if need <= 0 else need / self.rate
+        return 0.0 if need <= _SLACK else need / self.rate
+
+    def cap_level(self, most: float, now: float) -> bool:
+        """Lower the level to ``most`` if it is above (the server says there is less);
+        whether it was lowered."""
+        if self.level(now) > most:
+            self._level = most
+            return True
+        return False
 
     def take(self, cost: float, now: float) -> None:
         self.level(now)
@@ -60,10 +75,6 @@ class TokenBucket:
         self.level(now)
         self._level = min(self.capacity, self._level + amount)
 
-    def cap_level(self, most: float, now: float) -> None:
-        """Lower the level to ``most`` if it is above (the server says there is less)."""
-        if self.level(now) > most:
-            self._level = most
 
     def set_rate(self, rate: float, now: float) -> None:
         if not (rate > 0 and math.isfinite(rate)):

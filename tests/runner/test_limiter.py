@@ -406,3 +406,50 @@ async def test_a_newcomer_does_not_pass_a_waiter_queued_for_the_bucket() -> None
         await anyio.lowlevel.checkpoint()
         tg.start_soon(take, "newcomer")
     assert order == ["first", "queued", "newcomer"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("refusals_first", [True, False])
+async def test_refused_requests_are_not_counted_as_spent(refusals_first: bool) -> None:
+    """The start against a 1/s limit (burst 2) of a client that guessed 10/s: ten sent at
+    once, two admitted, eight refused. A refused request takes nothing from the server's
+    bucket, so once the answers are in, the server has about what it refilled since: the
+    next request may go within a second, not after eight (the eight counted as spent)."""
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(600, None))  # the tier-1 guess: 10/s
+    permits = [await lim.acquire("m", COST) for _ in range(10)]
+    assert clock.now == 0.0
+    admitted, refused = permits[:2], permits[2:]
+    refusal = {**together_headers("1", "0"), "retry-after": "1"}
+
+    def answer_admitted() -> None:
+        lim.release(admitted[0], status=200, headers=together_headers("1", "1"))
+        lim.release(admitted[1], status=200, headers=together_headers("1", "0"))
+
+    clock.advance(0.05)
+    if not refusals_first:
+        answer_admitted()
+    for p in refused:  # in the order they were sent, each with the server's figures
+        lim.release(p, status=429, headers=refusal)
+    if refusals_first:
+        answer_admitted()
+    view = lim.views()[0]
+    assert view.rate_limited == 8
+    assert view.requests_per_s == pytest.approx(0.9)  # one wave of refusals: slowed once
+    await lim.acquire("m", COST)
+    # At 0.9/s from a level of about 0.05 (what the server refilled since): about a second.
+    assert 0.5 < clock.now < 1.5, clock.now
+
+
+@pytest.mark.asyncio
+async def test_a_429_for_a_request_sent_after_the_slow_down_slows_again() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, start=lambda m: Limits(600, None))
+    refusal = {**together_headers("10", "0"), "retry-after": "1"}
+    first, second = await lim.acquire("m", COST), await lim.acquire("m", COST)
+    lim.release(first, status=429, headers=refusal)
+    lim.release(second, status=429, headers=refusal)  # sent before the slow-down: same wave
+    assert lim.views()[0].requests_per_s == pytest.approx(9.0)
+    third = await lim.acquire("m", COST)  # sent at the slowed rate, and refused again
+    lim.release(third, status=429, headers=refusal)
+    assert lim.views()[0].requests_per_s == pytest.approx(8.1, rel=0.01)
