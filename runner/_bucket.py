@@ -75,7 +75,6 @@ class TokenBucket:
         self.level(now)
         self._level = min(self.capacity, self._level + amount)
 
-
     def set_rate(self, rate: float, now: float) -> None:
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate must be a positive number, got {rate!r}")
