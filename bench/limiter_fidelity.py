@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import FANOUT, MODEL, run_child, sim_process, write_jobs
+from _common import fanout_run, run_child, sim_process, write_jobs
 
 LIMIT_RPM = 1800.0
 LIMIT_TPM = 250_000.0
@@ -51,25 +51,7 @@ def _per_second(db: Path) -> tuple[list[int], float]:
 def _run(url: str, jobs: Path, tmp: Path, name: str, extra: list[str]) -> dict[str, Any]:
     httpx.post(f"{url}/sim/reset-stats")
     db = tmp / f"{name}.db"
-    child = run_child(
-        [
-            *FANOUT,
-            "run",
-            str(jobs),
-            "--model",
-            MODEL,
-            "--base-url",
-            url,
-            "--db",
-            str(db),
-            "--out",
-            str(tmp / f"{name}.out.jsonl"),
-            "--no-progress",
-            "--concurrency",
-            "64",
-            *extra,
-        ]
-    )
+    child = run_child(fanout_run(jobs, url, tmp, "--concurrency", "64", *extra, name=name))
     if child.returncode != 0:
         raise RuntimeError(f"fanout run failed ({child.returncode}): {child.stderr[-2000:]}")
     stats = httpx.get(f"{url}/sim/stats").json()
