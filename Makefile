@@ -47,7 +47,7 @@ test: $(STAMP)
 # package, not by CMAKE_ARGS, so it is bypassed: a cached native wheel would come back.
 REAL_STAMP = $(VENV)/.installed-real
 $(REAL_STAMP): $(STAMP) pyproject.toml
-	@echo "Installing the real extra (compiling llama.cpp takes 5 to 9 minutes)"
+	@echo "Installing the real extra (compiling llama.cpp takes 3 to 9 minutes)"
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
 	  $(BIN)/pip install -q --no-cache-dir -e '.[dev,real]'
 	touch $(REAL_STAMP)
