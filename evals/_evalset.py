@@ -50,14 +50,12 @@ per line, never holding the file; `read_evalset` gathers the items and raises
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jobs._reader
 from jobs import MAX_CUSTOM_ID, LineError, load_json, read_lines
 
 # The byte-level reading and strict JSON parsing are shared with the job-file reader so
@@ -89,9 +87,6 @@ _OBJECT_TARGETS = frozenset({"json", "json_schema", "tool_call"})  # scorers rea
 _ROLES = frozenset({"system", "user", "assistant", "developer"})
 _SCALAR = (str, int, float)  # isinstance with a tuple: `str | int | float` is built per call
 _ID = (str, int)
-_BLOCK = 1 << 20  # bytes read at a time
-_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # byte order marks: read_lines' case
-_BLANK = " \t\n\r\x0b\x0c"  # what bytes.strip() strips: a line of only these is blank
 
 CHOICE_INSTRUCTION = (
     "Answer with the letter of the correct choice. "
@@ -144,12 +139,7 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
     def fail(reason: str) -> LineError:
         return LineError(path, line_no, reason)
 
-    try:
-        obj, end = _STRICT.raw_decode(text)
-        if end != len(text) and text[end:].strip(" \t\n\r"):
-            raise ValueError("extra data")
-    except (ValueError, RecursionError):
-        obj = load_json(text, fail)  # words the error (or reads what raw_decode would not)
+    obj = load_json(text, fail)
     if not isinstance(obj, dict):
         raise fail(f"an eval item must be a JSON object, got {_kind(obj)}")
     if not obj.keys() <= _KEYS:
@@ -193,31 +183,19 @@ def parse_item(path: str, line_no: int, text: str) -> EvalItem:
 def iter_evalset(path: str | Path) -> Iterator[EvalItem | LineError]:
     """Yield, in line order, an `EvalItem` per good line and a `LineError` per bad one.
 
-    Reads one line at a time; a repeated id is an error on the later line. Plain UTF-8
-    lines are read in blocks (`_plain_lines`); from the first line that is not plain, or
-    is not a good item, `jobs.read_lines` takes over, which words every error.
+    Reads one line at a time; a repeated id is an error on the later line.
     """
+    return _iter_items(path)
+
+
+def _iter_items(
+    path: str | Path, start: int = 0, end: int | None = None, lines_before: int = 0
+) -> Iterator[EvalItem | LineError]:
+    """`iter_evalset` over the lines in bytes [start, end) (see `jobs.read_lines`)."""
     name = str(path)
     first_line: dict[str, int] = {}  # id -> line it was first seen on
-    resume = 0  # the careful reader's first line, 0 when the fast one read the whole file
-    for no, text in _plain_lines(path):
-        if text is None:
-            resume = no
-            break
-        try:
-            item = parse_item(name, no, text)
-        except LineError:
-            resume = no
-            break
-        if first_line.setdefault(item.id, no) != no:
-            resume = no
-            break
-        yield item
-    if not resume:
-        return
-    for line in read_lines(path, noun="items"):
-        if (line.line_no if isinstance(line, LineError) else line.no) < resume:
-            continue  # read and yielded above
+    lines = read_lines(path, noun="items", start=start, end=end, lines_before=lines_before)
+    for line in lines:
         if isinstance(line, LineError):
             yield line
             continue
@@ -231,66 +209,6 @@ def iter_evalset(path: str | Path) -> Iterator[EvalItem | LineError]:
             yield LineError(name, line.no, f"duplicate id {item.id!r} (first on line {seen})")
             continue
         yield item
-
-
-def _plain_lines(
-    path: str | Path, start: int = 0, end: int | None = None, line_no: int = 0
-) -> Iterator[tuple[int, str | None]]:
-    """(line number, text without its newline) of each non-blank line, read in blocks, while
-    the file is plain: UTF-8 with no byte order mark and no NUL byte, every line well under
-    `jobs.read_lines`' length limit. At the first block or line that is not, it yields
-    (that line's number, None) and stops; so does an empty or blank file, and so with 1
-    while no line was yielded (read_lines words an empty file's error on line 1).
-    `iter_evalset` then hands over to `jobs.read_lines`, which words the error.
-
-    ``start`` and ``end`` (bytes, ``start`` just after a newline) read part of the file,
-    whose first line is number ``line_no + 1`` (see `_parallel`)."""
-    limit = jobs._reader.MAX_LINE_BYTES  # read at call time, as read_lines does
-    found = False  # any non-blank line yet
-    rest = b""  # the start of a line that continues in the next block
-    left = -1 if end is None else end - start  # bytes to read; -1: to the end of the file
-    with Path(path).open("rb") as fh:
-        fh.seek(start)
-        while left and (block := fh.read(_BLOCK if left < 0 else min(_BLOCK, left))):
-            left -= len(block) if left > 0 else 0
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n") + 1
-            if start == 0 and line_no == 0 and cut and data.startswith(_MARKS):
-                yield 1, None
-                return
-            rest = data[cut:]
-            if len(rest) >= limit or b"\x00" in data:
-                yield (line_no + 1 if found else 1), None
-                return
-            try:
-                lines = data[:cut].decode("utf-8").split("\n")
-            except UnicodeDecodeError:
-                yield (line_no + 1 if found else 1), None
-                return
-            lines.pop()  # the empty string after the last newline
-            for line in lines:
-                line_no += 1
-                if cut > limit and len(line) * 4 >= limit:  # may be too long, in bytes
-                    yield (line_no if found else 1), None
-                    return
-                if line.strip(_BLANK):
-                    found = True
-                    yield line_no, line
-    if rest:  # a last line without its newline
-        if start == 0 and line_no == 0 and rest.startswith(_MARKS):
-            yield 1, None
-            return
-        line_no += 1
-        try:
-            line = rest.decode("utf-8")
-        except UnicodeDecodeError:
-            yield (line_no if found else 1), None
-            return
-        if line.strip(_BLANK):
-            found = True
-            yield line_no, line
-    if not found:
-        yield 1, None
 
 
 def read_evalset(path: str | Path, *, max_errors: int = 10) -> list[EvalItem]:
@@ -363,23 +281,6 @@ def _append_choices(messages: list[dict[str, Any]], choices: Sequence[str]) -> N
             msg["content"] = f"{content}\n\n{addition}" if content else addition
         return
     messages.append({"role": "user", "content": addition})
-
-
-def _finite(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):
-        raise ValueError(f"{literal} is out of range")
-    return value
-
-
-def _no_constant(literal: str) -> float:
-    raise ValueError(f"{literal} is not JSON")
-
-
-# `jobs.load_json`'s strict JSON (no NaN, no Infinity, no 1e999), built once: json.loads with
-# hooks builds a decoder per call, which took as long as the parsing. Only whether it fails
-# matters here; the message comes from load_json.
-_STRICT = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
 def _id(raw: object, fail: Any) -> str:

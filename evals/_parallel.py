@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
@@ -32,9 +32,9 @@ from typing import Any
 from jobs import LineError
 from runner import Catalog
 
-from ._evalset import EvalItem, _eval_item, _plain_lines, parse_item, read_evalset
+from ._evalset import EvalItem, _eval_item, _iter_items, read_evalset
 from ._gc import gc_paused
-from ._results import ModelScore, Scoring, parse_result_line, read_result_lines, score_results
+from ._results import ModelScore, Scoring, read_result_lines, score_results
 
 __all__ = ["MIN_BYTES", "read_evalset_split", "score_file"]
 
@@ -73,7 +73,7 @@ def score_file(
         with gc_paused(), _Child(_result_rows, path, mid, items, scorer) as child:
             scoring = Scoring(items, scorer)
             try:
-                for line in _result_lines(path, 0, mid):
+                for line in read_result_lines(path, 0, mid):
                     scoring.add(line)
                 rows = child.result()
             except Exception:
@@ -128,21 +128,12 @@ def _can_fork() -> bool:
 
 def _items(path: str | Path, start: int, end: int | None, before: int) -> list[EvalItem] | None:
     """The items of the lines in bytes [start, end), ``before`` lines preceding them; None
-    if any line is not plain, or not a good item, or an id repeats."""
-    name = str(path)
+    if any line is bad (not text, not a good item, an id repeated)."""
     items = []
-    seen = set()
-    for no, text in _plain_lines(path, start, end, before):
-        if text is None:
+    for entry in _iter_items(path, start, end, before):
+        if isinstance(entry, LineError):
             return None
-        try:
-            item = parse_item(name, no, text)
-        except LineError:
-            return None
-        if item.id in seen:
-            return None
-        seen.add(item.id)
-        items.append(item)
+        items.append(entry)
     return items
 
 
@@ -166,42 +157,12 @@ def _newlines(path: str | Path, end: int) -> int:
 # ----------------------------------------------------------------------- the result file
 
 
-def _result_lines(
-    path: Path, start: int, end: int | None, before: int = 0
-) -> Iterator[dict[str, Any]]:
-    """The parsed lines in bytes [start, end), ``before`` lines preceding them, as
-    `read_result_lines` reads them (lines end at ``\n``, blank ones skipped, each line
-    parsed by `parse_result_line`), a block at a time."""
-    name = str(path)
-    no = before
-    rest = b""
-    left = -1 if end is None else end - start
-    with path.open("rb") as fh:
-        fh.seek(start)
-        while True:
-            block = fh.read(_BLOCK if left < 0 else min(_BLOCK, left)) if left else b""
-            left -= len(block) if left > 0 else 0
-            data = rest + block
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            rest = data[cut:]
-            chunk = data[:cut]
-            lines = chunk.split(b"\n") if chunk else []
-            if chunk.endswith(b"\n"):
-                lines.pop()  # the empty string after the last newline
-            for raw in lines:
-                no += 1
-                if raw and not raw.isspace():
-                    yield parse_result_line(name, no, raw)
-            if not block:
-                return
-
-
 def _result_rows(
     path: Path, start: int, items: Mapping[str, EvalItem], scorer: str | None
 ) -> list[tuple[str, str | None, tuple[Any, ...]]]:
     """In the child: the second half's results, as `Scoring.rows`."""
     scoring = Scoring(items, scorer)
-    for line in _result_lines(path, start, None, _newlines(path, start)):
+    for line in read_result_lines(path, start, None, _newlines(path, start)):
         scoring.add(line)
     return scoring.rows()
 

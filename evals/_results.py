@@ -564,13 +564,23 @@ def _str(x: object) -> str | None:
     return None if x is None else str(x)
 
 
-def read_result_lines(path: Path) -> Iterator[dict[str, Any]]:
+def read_result_lines(
+    path: Path, start: int = 0, end: int | None = None, lines_before: int = 0
+) -> Iterator[dict[str, Any]]:
     """The parsed lines of a Batch output file, blank lines skipped (CRLF is fine).
 
     Raises `ResultFileInvalid` naming the line that is not UTF-8, not JSON or not an object.
+    ``start`` and ``end`` read the lines in that byte range only (just after a newline, or
+    the file's ends), the first numbered ``lines_before + 1`` (see `_parallel`).
     """
+    at = start
     with path.open("rb") as f:
-        for no, raw in enumerate(f, 1):
+        if start:
+            f.seek(start)
+        for no, raw in enumerate(f, lines_before + 1):
+            if end is not None and at >= end:
+                return
+            at += len(raw)
             if raw.isspace():
                 continue
             yield parse_result_line(str(path), no, raw)

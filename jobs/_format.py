@@ -196,6 +196,11 @@ def _finite_float(literal: str) -> float:
     return value
 
 
+# Built once: `json.loads` with hooks builds a decoder per call, which took as long as the
+# parsing of a short line.
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def load_json(text: str, fail: Any) -> object:
     """One line's JSON value; raise ``fail(reason)`` if it is not strict JSON.
 
@@ -205,7 +210,7 @@ def load_json(text: str, fail: Any) -> object:
     """
     text = text.rstrip("\r\n")
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        return _STRICT.decode(text)
     except _NonFinite as exc:
         raise fail(f"invalid JSON: {exc}") from None
     except json.JSONDecodeError as exc:

@@ -56,24 +56,41 @@ class Line:
 
 
 def read_lines(
-    path: str | Path, *, noun: str, digest: Any | None = None
+    path: str | Path,
+    *,
+    noun: str,
+    digest: Any | None = None,
+    start: int = 0,
+    end: int | None = None,
+    lines_before: int = 0,
 ) -> Iterator[Line | LineError]:
     """Yield a `Line` per non-blank line, or a `LineError` for a line that is not text.
 
     ``noun`` names what the file holds ("jobs", "items") for the empty-file error;
-    ``digest`` (a hashlib object), if given, is fed every byte of the file.
+    ``digest`` (a hashlib object), if given, is fed every byte read.
+
+    ``start`` and ``end`` read the lines in that byte range only (both just after a
+    newline, or the file's ends), the first numbered ``lines_before + 1``: a part of the
+    file, for a reader that splits it (evals/_parallel.py). The checks of a whole file
+    (byte order marks on line 1, no line at all) apply to a read from its start.
     """
     name = str(path)
     limit = MAX_LINE_BYTES  # read at call time, so a test can lower it
-    line_no = 0
-    found = False  # any non-blank line yet
+    line_no = lines_before
+    at = start  # the byte the next line starts at
+    found = start > 0  # any non-blank line yet (a later part is never the "empty file")
     with Path(path).open("rb") as fh:
-        while raw := fh.readline(limit + 1):
+        if start:
+            fh.seek(start)
+        while (end is None or at < end) and (raw := fh.readline(limit + 1)):
             line_no += 1
+            at += len(raw)
             if digest is not None:
                 digest.update(raw)
             if len(raw) > limit and not raw.endswith(b"\n"):
-                size = len(raw) + _skip_line(fh, digest)
+                skipped = _skip_line(fh, digest)
+                at += skipped
+                size = len(raw) + skipped
                 found = True
                 yield LineError(
                     name,

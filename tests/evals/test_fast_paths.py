@@ -1,11 +1,11 @@
 """The scoring speed-ups (issue 6) give what the plain code gives, exactly.
 
 Each fast path is checked against the slow one it stands in for: `builder` against the
-dataclass constructor, the block reader of `iter_evalset` against `jobs.read_lines` plus
-`parse_item` (the reader it replaces for plain files), `_quick_valid` against the worded
-JSON Schema validator on seeded random values and schemas, and the two-process split of
-`_parallel` against one process, on good files and on files whose trouble is in the half
-the child reads.
+dataclass constructor, `_quick_valid` against the worded JSON Schema validator on seeded
+random values and schemas, `_item_text` against ``json.dumps``, and the two-process split
+of `_parallel` against one process, on good files and on files whose trouble is in the
+half the child reads; and the byte-range reading that split stands on, against reading
+the whole file.
 """
 
 from __future__ import annotations
@@ -22,17 +22,15 @@ from typing import Any
 
 import pytest
 
-import evals._evalset
 import evals._parallel
 import jobs._reader
 from evals import EvalItem, EvalSetInvalid, ScorerError, read_evalset
 from evals._errors import ResultFileInvalid
-from evals._evalset import iter_evalset, parse_item
 from evals._frozen import builder
 from evals._jsonschema import _quick_valid, _Validator
 from evals._parallel import read_evalset_split, score_file
 from evals._registry import Score
-from evals._results import ItemResult, read_result_lines, score_results
+from evals._results import ItemResult, _item_json, _item_text, read_result_lines, score_results
 from jobs import LineError, read_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +84,22 @@ def test_builder_refuses_what_it_cannot_build() -> None:
         builder(Loose)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"answer": None, "correct": False, "outcome": "truncated", "reason": 'cut "off" \u00e9'},
+        {"samples": 3, "samples_correct": 2, "majority": "42", "majority_correct": True},
+        {"samples": 4, "majority": None, "majority_correct": None, "confidence": 0.1234567},
+        {"confidence": float("nan")},
+    ],
+)
+def test_item_text_is_json_dumps_of_item_json(changes: dict[str, Any]) -> None:
+    base = ItemResult("q1", "correct", "42", True, 1.0, "42 = 42", samples=1, samples_correct=1)
+    r = dataclasses.replace(base, **changes)
+    assert _item_text(r) == json.dumps(_item_json(r))
+
+
 def test_score_shortcuts_equal_the_constructor() -> None:
     assert Score.of(True, "B", "r") == Score(1.0, True, "B", "r")
     assert Score.of(False, None, "r") == Score(0.0, False, None, "r")
@@ -93,29 +107,6 @@ def test_score_shortcuts_equal_the_constructor() -> None:
 
 
 # ------------------------------------------------------------------ the eval set's reader
-
-
-def reference(path: Path) -> list[Any]:
-    """What `iter_evalset` yielded before the block reader: read_lines + parse_item."""
-    out: list[Any] = []
-    first: dict[str, int] = {}
-    for line in read_lines(path, noun="items"):
-        if isinstance(line, LineError):
-            out.append(line)
-            continue
-        try:
-            item = parse_item(str(path), line.no, line.text)
-        except LineError as err:
-            out.append(line.explain(err))
-            continue
-        seen = first.setdefault(item.id, line.no)
-        if seen != line.no:
-            out.append(
-                LineError(str(path), line.no, f"duplicate id {item.id!r} (first on line {seen})")
-            )
-            continue
-        out.append(item)
-    return out
 
 
 def shown(entries: list[Any]) -> list[str]:
@@ -156,27 +147,46 @@ def crafted(tmp: Path) -> Iterator[Path]:
         yield path
 
 
-@pytest.mark.parametrize("block", [1 << 20, 64, 7])  # line boundaries inside and across blocks
-def test_block_reader_yields_what_read_lines_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+def boundaries(path: Path) -> list[tuple[int, int]]:
+    """(byte just after each newline, lines before it), the places a file may be split."""
+    data = path.read_bytes()
+    out, no = [], 0
+    for at, byte in enumerate(data):
+        if byte == 0x0A:
+            no += 1
+            out.append((at + 1, no))
+    return out
+
+
+def test_reading_a_file_in_two_byte_ranges_gives_the_whole_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(evals._evalset, "_BLOCK", block)
+    """What `_parallel` splits: read_lines over [0, mid) then [mid, end), at every line
+    boundary, yields what one read of the whole file yields. (Files whose reading stops
+    early, at a NUL byte or a UTF-16 mark, or that have no line at all, read differently
+    in parts by design: the split falls back to one read on any error.)"""
     monkeypatch.setattr(jobs._reader, "MAX_LINE_BYTES", 2048)  # long_line.jsonl is too long
-    paths = [*BUNDLED, *BAD_EVAL, *crafted(tmp_path)]
-    for path in paths:
-        assert shown(list(iter_evalset(path))) == shown(reference(path)), path.name
-
-
-def test_read_evalset_errors_are_unchanged_on_the_bad_corpus() -> None:
-    for path in BAD_EVAL:
-        want = reference(path)
-        errors = [str(e) for e in want if isinstance(e, LineError)]
-        if not errors and want:
-            assert read_evalset(path) == want
+    checked = 0
+    for path in [*BUNDLED[:2], *BAD_EVAL, *crafted(tmp_path)]:
+        whole = shown(list(read_lines(path, noun="items")))
+        if any("NUL byte" in e or "UTF-16" in e or "has no items" in e for e in whole):
             continue
-        with pytest.raises(EvalSetInvalid) as caught:
-            read_evalset(path)
-        assert str(caught.value).splitlines()[1:] == errors[:10], path.name
+        for mid, before in boundaries(path)[:: max(1, len(boundaries(path)) // 25)]:
+            first = list(read_lines(path, noun="items", end=mid))
+            rest = list(read_lines(path, noun="items", start=mid, lines_before=before))
+            assert shown(first + rest) == whole, (path.name, mid)
+        checked += 1
+    assert checked >= 20
+
+
+def test_result_lines_in_two_byte_ranges_give_the_whole_read(tmp_path: Path) -> None:
+    items = read_evalset(BUNDLED[0])
+    path = results_file(tmp_path, items, ["", "  "])  # blank lines at the end, skipped
+    whole = list(read_result_lines(path))
+    for mid, before in boundaries(path):
+        first = list(read_result_lines(path, 0, mid))
+        rest = list(read_result_lines(path, mid, None, before))
+        assert first + rest == whole
 
 
 # --------------------------------------------------------------- the quick schema check
