@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -231,6 +231,19 @@ class FirstRequest:
             self.at = now
             self._http.close()
         return self.send_seconds is not None and now - self.at >= self.send_seconds
+
+
+def bare_loop(url: str, path: Path, concurrency: int, transport: str, loop: str) -> dict[str, Any]:
+    """`bench/bare_loop.py` on the job file, in its own process: what it prints."""
+    script = str(Path(__file__).with_name("bare_loop.py"))
+    child = run_child(
+        [sys.executable, script, url, str(path), str(concurrency), transport, loop],
+        capture_stdout=True,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"bare loop failed ({child.returncode}): {child.stderr[-2000:]}")
+    out: dict[str, Any] = json.loads(child.stdout)
+    return out
 
 
 def fanout_run(jobs: Path, url: str, tmp: Path, *extra: str, name: str = "state") -> list[str]:

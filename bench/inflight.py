@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import fanout_run, run_child, send_window, sim_process, write_jobs
+from _common import bare_loop, fanout_run, run_child, send_window, sim_process, write_jobs
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -64,14 +63,7 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp_name, sim_process("--latency", str(latency)) as url:
         tmp = Path(tmp_name)
         path = write_jobs(tmp / "jobs.jsonl", jobs)
-        script = str(Path(__file__).with_name("bare_loop.py"))
-        bare_child = run_child(
-            [sys.executable, script, url, str(path), str(concurrency), "aiohttp", loop],
-            capture_stdout=True,
-        )
-        if bare_child.returncode != 0:
-            raise RuntimeError(f"bare loop failed: {bare_child.stderr[-2000:]}")
-        bare = json.loads(bare_child.stdout)
+        bare = bare_loop(url, path, concurrency, "aiohttp", loop)
         argv = fanout_run(path, url, tmp, "--concurrency", str(concurrency), "--loop", loop)
         child = run_child(argv)
         if child.returncode != 0:

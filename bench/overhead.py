@@ -15,24 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import fanout_run, run_child, send_window_times, sim_process, write_jobs
-
-
-def _bare(url: str, path: Path, concurrency: int, transport: str, loop: str) -> dict[str, Any]:
-    script = str(Path(__file__).with_name("bare_loop.py"))
-    child = run_child(
-        [sys.executable, script, url, str(path), str(concurrency), transport, loop],
-        capture_stdout=True,
-    )
-    if child.returncode != 0:
-        raise RuntimeError(f"bare loop failed ({child.returncode}): {child.stderr[-2000:]}")
-    out: dict[str, Any] = json.loads(child.stdout)
-    return out
+from _common import bare_loop, fanout_run, run_child, send_window_times, sim_process, write_jobs
 
 
 def _fanout(
@@ -75,7 +62,7 @@ def measure(
         tmp = Path(tmp_name)
         path = write_jobs(tmp / "jobs.jsonl", jobs)
         for loop in loops:
-            bare = _bare(url, path, concurrency, transport, loop)
+            bare = bare_loop(url, path, concurrency, transport, loop)
             fan = _fanout(url, path, tmp, concurrency, transport, loop, f"{loop}-{concurrency}")
             bare_rate = bare["jobs"] / bare["seconds"]
             fanout_rate = fan["jobs"] / fan["seconds"]
