@@ -1,9 +1,9 @@
 """Building frozen, slotted dataclasses fast, for the per-item records of the scoring loop.
 
 A frozen dataclass's generated ``__init__`` sets each field with ``object.__setattr__``, a
-generic call: about 0.25 µs a field on these machines, so an `ItemResult` (20 fields) took
-5.7 µs to build, more than scoring a short answer. A plain ``obj.field = value`` on a
-slotted class is a specialized store, about ten times cheaper.
+generic call, so an `ItemResult` (20 fields) takes 1.9 µs to build (2026-12-01, these
+machines), about what scoring a short answer takes. A plain ``obj.field = value`` on a
+slotted class is a specialized store: built this way, 0.3 µs.
 
 `builder(cls)` returns ``build(*values)``, taking every field positionally in declaration
 order. It fills an instance of a private twin of ``cls`` (the same ``__slots__``, no

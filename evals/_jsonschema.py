@@ -71,7 +71,6 @@ _CHECKED = frozenset(
     }
 )
 _KNOWN = _CHECKED | _ANNOTATIONS
-_QUICK_KEYS = _KNOWN - {"$ref"}  # the quick pass leaves $ref to the worded one
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})  # what json.loads makes
 _MAX_REF_DEPTH = 64  # $ref chains deeper than this are a loop
 
@@ -81,12 +80,7 @@ def schema_errors(instance: Any, schema: Any, *, limit: int = 5) -> list[str]:
 
     An empty list means valid. Raises `ScorerError` if the schema uses a keyword this
     validator does not check, or is not a schema at all.
-
-    A quick yes/no pass (`_quick_valid`) runs first; only when it cannot say "valid" does the
-    worded pass below run, to find and word what is wrong (or raise).
     """
-    if _quick_valid(instance, schema):
-        return []
     errors: list[str] = []
     _Validator(schema, limit).check(instance, schema, "$", errors)
     return errors
@@ -239,97 +233,6 @@ def _check_number(value: float, schema: dict[str, Any], fail: Any) -> None:
         fail(f"{value} is not below {schema['exclusiveMaximum']}")
 
 
-class _Unsure(Exception):
-    """The quick pass met something only the worded pass may judge."""
-
-
-def _quick_valid(value: Any, schema: Any) -> bool:
-    """True only if the worded pass (`_Validator`) would find nothing wrong and raise
-    nothing; False when the value is invalid *or* the quick pass is unsure: a ``$ref``, a
-    keyword not supported, ``oneOf``, an ``anyOf`` whose first branch fails (the worded
-    pass goes through each failing branch in full, and may raise there), a bad pattern.
-    It stops at the first failure and words nothing: most answers are valid."""
-    try:
-        return _quick(value, schema)
-    except Exception:  # _Unsure, or what the worded pass will raise (or word) itself
-        return False
-
-
-def _quick(value: Any, schema: Any) -> bool:
-    """`_check` without the words, stopping at the first failure (see `_quick_valid`)."""
-    if schema is True:
-        return True
-    if type(schema) is not dict or not schema.keys() <= _QUICK_KEYS:
-        raise _Unsure
-    if not schema:
-        return True
-    if "type" in schema:
-        wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        for name in wanted:
-            if name not in _TYPES:
-                raise _Unsure
-        if not any(_is_type(value, name) for name in wanted):
-            return False
-    if "enum" in schema and not any(json_equal(value, option) for option in schema["enum"]):
-        return False
-    if "const" in schema and not json_equal(value, schema["const"]):
-        return False
-    for sub in schema.get("allOf", []):
-        if not _quick(value, sub):
-            return False
-    if "anyOf" in schema:
-        branches = schema["anyOf"]
-        if not (isinstance(branches, list) and branches and _quick(value, branches[0])):
-            raise _Unsure
-    if "oneOf" in schema:
-        raise _Unsure
-    if isinstance(value, dict):
-        for key in schema.get("required", []):
-            if key not in value:
-                return False
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            if key in properties:
-                if not _quick(item, properties[key]):
-                    return False
-            elif extra is False:
-                return False
-            elif extra is not True and not _quick(item, extra):
-                return False
-    elif isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            return False
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            return False
-        if schema.get("uniqueItems") is True:
-            for i, element in enumerate(value):
-                if any(json_equal(element, other) for other in value[:i]):
-                    return False
-        if "items" in schema:
-            for element in value:
-                if not _quick(element, schema["items"]):
-                    return False
-    elif isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            return False
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return False
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            return False
-    elif _is_type(value, "number"):
-        for keyword, ok in _BOUNDS:
-            if keyword in schema and not ok(value, schema[keyword]):
-                return False
-    return True
-
-
-_BOUNDS: tuple[tuple[str, Any], ...] = (  # keyword, and the test a value must pass
-    ("minimum", lambda value, bound: not value < bound),
-    ("maximum", lambda value, bound: not value > bound),
-    ("exclusiveMinimum", lambda value, bound: not value <= bound),
-    ("exclusiveMaximum", lambda value, bound: not value >= bound),
-)
 _KINDS = {"object": dict, "array": list, "string": str}
 _NUMBERS = (int, float)
 

@@ -1,8 +1,7 @@
 """The scoring speed-ups (issue 6) give what the plain code gives, exactly.
 
 Each fast path is checked against the slow one it stands in for: `builder` against the
-dataclass constructor, `_quick_valid` against the worded JSON Schema validator on seeded
-random values and schemas, `_item_text` against ``json.dumps``, and the two-process split
+dataclass constructor, `_item_text` against ``json.dumps``, and the two-process split
 of `_parallel` against one process, on good files and on files whose trouble is in the
 half the child reads; and the byte-range reading that split stands on, against reading
 the whole file.
@@ -10,11 +9,9 @@ the whole file.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import pickle
-import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +24,6 @@ import jobs._reader
 from evals import EvalItem, EvalSetInvalid, ScorerError, read_evalset
 from evals._errors import ResultFileInvalid
 from evals._frozen import builder
-from evals._jsonschema import _quick_valid, _Validator
 from evals._parallel import read_evalset_split, score_file
 from evals._registry import Score
 from evals._results import ItemResult, _item_json, _item_text, read_result_lines, score_results
@@ -187,114 +183,6 @@ def test_result_lines_in_two_byte_ranges_give_the_whole_read(tmp_path: Path) -> 
         first = list(read_result_lines(path, 0, mid))
         rest = list(read_result_lines(path, mid, None, before))
         assert first + rest == whole
-
-
-# --------------------------------------------------------------- the quick schema check
-
-TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"]
-
-
-def random_schema(rng: random.Random, depth: int = 0) -> Any:
-    if depth > 2 or rng.random() < 0.15:
-        return rng.choice([True, False, {}, {"type": rng.choice(TYPES)}])
-    schema: dict[str, Any] = {}
-    kind = rng.choice([*TYPES, None, ["string", "null"], ["integer", "number"]])
-    if kind is not None:
-        schema["type"] = kind
-    roll = rng.random
-    if roll() < 0.3:
-        schema["properties"] = {k: random_schema(rng, depth + 1) for k in rng.sample("abcd", 2)}
-    if roll() < 0.3:
-        schema["required"] = rng.sample("abcd", rng.randint(0, 2))
-    if roll() < 0.3:
-        schema["additionalProperties"] = rng.choice([False, True, random_schema(rng, depth + 1)])
-    if roll() < 0.3:
-        schema["items"] = random_schema(rng, depth + 1)
-    for key, hi in (("minItems", 3), ("maxItems", 3), ("minLength", 4), ("maxLength", 4)):
-        if roll() < 0.15:
-            schema[key] = rng.randint(0, hi)
-    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        if roll() < 0.15:
-            schema[key] = rng.choice([0, 1, 2.5, -1])
-    if roll() < 0.15:
-        schema["enum"] = [random_value(rng, 2) for _ in range(3)]
-    if roll() < 0.1:
-        schema["const"] = random_value(rng, 2)
-    if roll() < 0.15:
-        schema["pattern"] = rng.choice(["^a", "b$", "[0-9]", "(", "x*"])  # "(" is a bad pattern
-    if roll() < 0.15:
-        schema["uniqueItems"] = rng.choice([True, False])
-    for key in ("anyOf", "oneOf", "allOf"):
-        if roll() < 0.12:
-            schema[key] = [random_schema(rng, depth + 1) for _ in range(rng.randint(1, 3))]
-    if roll() < 0.05:
-        schema["$ref"] = "#"
-    if roll() < 0.05:
-        schema["minProperties"] = 1  # not supported: the worded pass raises
-    if roll() < 0.05:
-        schema["description"] = "an annotation"
-    return schema
-
-
-def random_value(rng: random.Random, depth: int = 3) -> Any:
-    pick = rng.randrange(9 if depth > 0 else 7)
-    if pick == 0:
-        return None
-    if pick == 1:
-        return rng.choice([True, False])
-    if pick == 2:
-        return rng.choice([0, 1, 2, -1, 3])
-    if pick == 3:
-        return rng.choice([0.0, 1.0, 2.5, -0.5])
-    if pick in (4, 5, 6):
-        return rng.choice(["", "a", "ab", "b", "a1", "xyz", "abcde"])
-    if pick == 7:
-        return [random_value(rng, depth - 1) for _ in range(rng.randint(0, 3))]
-    keys = rng.sample("abcde", rng.randint(0, 3))
-    return {k: random_value(rng, depth - 1) for k in keys}
-
-
-def worded(value: Any, schema: Any) -> list[str] | str:
-    """The worded pass's errors, or 'raises' if it raises."""
-    errors: list[str] = []
-    try:
-        _Validator(schema, 5).check(value, schema, "$", errors)
-    except ScorerError:
-        return "raises"
-    return errors
-
-
-def test_quick_check_says_valid_only_when_the_worded_pass_finds_nothing() -> None:
-    rng = random.Random(6)
-    agreed_valid = 0
-    for _ in range(20_000):
-        schema = random_schema(rng)
-        value = random_value(rng)
-        quick = _quick_valid(value, schema)
-        slow = worded(value, schema)
-        if quick:
-            assert slow == [], (value, schema, slow)
-            agreed_valid += 1
-    assert agreed_valid > 2_000  # the quick pass is not just always unsure
-
-
-def test_quick_check_on_the_bundled_schemas() -> None:
-    rng = random.Random(7)
-    items = read_evalset(ROOT / "jobs" / "evals" / "structured_output.jsonl")
-    schemas = [i.params["response_format"]["json_schema"]["schema"] for i in items]
-    valid = 0
-    for item, schema in zip(items, schemas, strict=True):
-        target = item.target if not isinstance(item.target, str) else json.loads(item.target)
-        assert _quick_valid(target, schema) and worded(target, schema) == []
-        valid += 1
-        for _ in range(30):  # the target, one field changed
-            broken = copy.deepcopy(target)
-            if isinstance(broken, dict) and broken:
-                key = rng.choice(sorted(broken))
-                broken[key] = random_value(rng, 1)
-            if _quick_valid(broken, schema):
-                assert worded(broken, schema) == []
-    assert valid == len(items)
 
 
 # --------------------------------------------------------------------- the two-process split
