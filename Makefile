@@ -56,9 +56,11 @@ test-real: $(REAL_STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/real
 
 lint: $(STAMP)
-	$(BIN)/ruff check runner jobs evals tests bench
-	$(BIN)/ruff format --check runner jobs evals tests bench
+	$(BIN)/ruff check fanout togethersim runner jobs evals tests bench
+	$(BIN)/ruff format --check fanout togethersim runner jobs evals tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_layers.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

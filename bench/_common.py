@@ -24,7 +24,7 @@ from typing import IO, Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-FANOUT = [sys.executable, "-m", "runner"]
+FANOUT = [sys.executable, "-m", "fanout"]
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 
 

@@ -158,7 +158,7 @@ def torture(
         if [ln["custom_id"] for ln in lines] != ids:
             raise AssertionError("the output is not one line per job in input order")
         from jobs import Defaults, Job, JobFile
-        from runner.sim import signature
+        from togethersim import signature
 
         failed = 0
         for job, line in zip(

@@ -14,13 +14,17 @@ A reply to a request with ``n`` > 1 has several choices: `extract_result_choices
 each; `pass_at_k` and `majority_vote` sum up the samples, and `calibration` (ECE, Brier)
 weighs the confidence read from token log probabilities (`answer_confidence`).
 
-The commands (``fanout eval``, ``score``, ``compare``, ``report``) are built on these names;
-the ``judge`` scorer, which grades through the runner, is not among them.
+`score_results` / `score_file` turn result lines into a `ModelScore`, `compare` pairs two,
+`write_report` writes the HTML and Markdown report, and `run_eval` runs a whole eval (job
+files, runs through the runner, the judge, scores, report) against an `Endpoint`. The
+``fanout`` package builds its API and commands on these names; this package has no CLI and
+knows nothing of the simulator.
 """
 
 from ._calibration import Calibration, answer_confidence, calibration
 from ._errors import EvalSetInvalid, ResultFileInvalid, ScorerError
 from ._evalset import EvalItem, iter_evalset, job_body, read_evalset
+from ._evaluate import Endpoint, EvalRun, Expectation, check_scorer, load_scores, run_eval
 from ._extract import (
     REASONING_STYLES,
     Extraction,
@@ -30,8 +34,12 @@ from ._extract import (
     extract_result,
     extract_result_choices,
 )
+from ._gc import gc_paused
 from ._judge import JUDGE_SYSTEM, judge_body, parse_grade
+from ._parallel import read_evalset_split, score_file
 from ._registry import Score, Scorer, get_scorer, register_scorer, scorer_names, scorer_reads
+from ._report import write_report
+from ._results import Comparison, ModelScore, compare, score_results
 from ._samples import majority_vote, pass_at_k
 from ._scorers import (
     DEFAULT_TOLERANCE,
@@ -58,17 +66,23 @@ from ._stats import (
     wilson_interval,
 )
 from ._structured import tool_call as _tool_call  # noqa: F401  (registers its scorers)
+from ._table import format_table
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "JUDGE_SYSTEM",
     "REASONING_STYLES",
     "Calibration",
+    "Comparison",
+    "Endpoint",
     "Estimate",
     "EvalItem",
+    "EvalRun",
     "EvalSetInvalid",
+    "Expectation",
     "Extraction",
     "McNemar",
+    "ModelScore",
     "Outcome",
     "PairedComparison",
     "ResultFileInvalid",
@@ -79,16 +93,21 @@ __all__ = [
     "ToolCall",
     "answer_confidence",
     "calibration",
+    "check_scorer",
     "clustered_se",
+    "compare",
     "extract",
     "extract_choices",
     "extract_result",
     "extract_result_choices",
+    "format_table",
+    "gc_paused",
     "get_scorer",
     "infer_scorer",
     "iter_evalset",
     "job_body",
     "judge_body",
+    "load_scores",
     "majority_vote",
     "mcnemar",
     "mcnemar_p",
@@ -101,11 +120,16 @@ __all__ = [
     "pass_rate",
     "percentile",
     "read_evalset",
+    "read_evalset_split",
     "register_scorer",
+    "run_eval",
     "score_answer",
     "score_extraction",
+    "score_file",
+    "score_results",
     "scorer_names",
     "scorer_reads",
     "summarize",
     "wilson_interval",
+    "write_report",
 ]

@@ -1,10 +1,13 @@
-"""fanout's engine: client, limiter, worker pool, state store, simulator and CLI.
+"""fanout's engine: client, limiter, worker pool and state store (no CLI, no scoring).
 
-What a notebook or script imports is this short list; everything else is private.
+A user imports :mod:`fanout`; this is the engine's own public face, for the eval stage and
+for those who assemble a run themselves: `prepare_run` finds or imports a run in a `Store`,
+`arun_jobs` (or `run_jobs` on a new loop) sends what is unfinished. Everything else is
+private.
 """
 
 from ._catalog import Catalog, Limits, ModelInfo
-from ._client import DEFAULT_BASE_URL, ApiClient, Attempt, Usage
+from ._client import DEFAULT_BASE_URL, TRANSPORTS, ApiClient, Attempt, Usage
 from ._clock import Clock, FakeClock, SystemClock
 from ._engine import Engine, EngineSettings, RunStats
 from ._exceptions import (
@@ -17,11 +20,27 @@ from ._exceptions import (
     UsageError,
 )
 from ._limiter import AdaptiveLimiter, Cost, Limiter, ModelView, NoLimit, Permit
+from ._lock import StateLock
 from ._retry import Action, Backoff, Decision, classify_exception, classify_response
+from ._run import (
+    LOOP_ENV,
+    LOOPS,
+    RunOptions,
+    RunReport,
+    arun_jobs,
+    backend_options,
+    export_results,
+    prepare_run,
+    run_jobs,
+)
+from ._schema import RunRow
 from ._store import JobOutcome, PendingJob, RunCounts, Store
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "LOOPS",
+    "LOOP_ENV",
+    "TRANSPORTS",
     "Action",
     "AdaptiveLimiter",
     "ApiClient",
@@ -48,12 +67,21 @@ __all__ = [
     "RunAborted",
     "RunCounts",
     "RunMismatch",
+    "RunOptions",
+    "RunReport",
+    "RunRow",
     "RunStats",
     "StateError",
+    "StateLock",
     "Store",
     "SystemClock",
     "Usage",
     "UsageError",
+    "arun_jobs",
+    "backend_options",
     "classify_exception",
     "classify_response",
+    "export_results",
+    "prepare_run",
+    "run_jobs",
 ]

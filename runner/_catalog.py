@@ -1,7 +1,8 @@
 """What fanout knows about tiers and models: ``config/tiers.toml`` and ``config/models.toml``.
 
 `Catalog.load()` reads both files once (``FANOUT_CONFIG_DIR`` overrides the directory; the
-default is the checkout's ``config/``). Two questions are answered from them:
+default is the top-level ``config/``, shipped inside the wheel as ``runner/config``). Two
+questions are answered from them:
 
 - `Catalog.limits(tier, model)`: the requests/min and tokens/min a tier gives a model. The
   model's class (``models.toml``) may have its own, lower row for that tier in
@@ -28,10 +29,13 @@ REASONING_STYLES = ("none", "inline", "inline-no-open", "field", "auto")
 
 
 def default_config_dir() -> Path:
+    """``$FANOUT_CONFIG_DIR``, else the tables shipped in the wheel, else the checkout's."""
     env = os.environ.get("FANOUT_CONFIG_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "config"
+    here = Path(__file__).resolve().parent
+    installed = here / "config"  # the wheel maps the top-level config/ to runner/config
+    return installed if (installed / "tiers.toml").is_file() else here.parent / "config"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ __all__ = [
     "LOOPS",
     "RunOptions",
     "RunReport",
+    "arun_jobs",
     "backend_options",
     "export_results",
     "prepare_run",
@@ -194,8 +195,46 @@ def run_jobs(
     catalog: Catalog | None = None,
     before: RunCounts | None = None,
 ) -> RunReport:
+    """`arun_jobs` on a new event loop (``opts.loop``), with Ctrl-C and SIGTERM handled.
+
+    For blocking callers (the CLI); inside a running loop, await `arun_jobs` instead.
+    """
+
+    async def main() -> RunReport:
+        return await arun_jobs(
+            store,
+            run,
+            opts,
+            base_url=base_url,
+            api_key=api_key,
+            resumed=resumed,
+            transport=transport,
+            catalog=catalog,
+            before=before,
+            handle_signals=True,
+        )
+
+    return anyio.run(main, backend="asyncio", backend_options=backend_options(opts.loop))
+
+
+async def arun_jobs(
+    store: Store,
+    run: RunRow,
+    opts: RunOptions,
+    *,
+    base_url: str,
+    api_key: str | None,
+    resumed: bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+    catalog: Catalog | None = None,
+    before: RunCounts | None = None,
+    handle_signals: bool = False,
+) -> RunReport:
     """Send every unfinished job of ``run``; export the results if the run settled.
 
+    Runs in the caller's event loop. ``handle_signals`` turns the first Ctrl-C / SIGTERM
+    into a graceful stop (main thread only); without it, cancelling the caller's task stops
+    the run the same way: finished results are committed, the run stays resumable.
     ``before`` is the run's counts if the caller has just taken them: counting a
     million-job run takes 0.4 s, and the first request waits for it.
     """
@@ -206,42 +245,37 @@ def run_jobs(
     settings = EngineSettings(
         concurrency=opts.concurrency, max_attempts=opts.max_attempts, grace=opts.grace
     )
-
-    async def main() -> tuple[RunStats, bool]:
-        client = ApiClient(
-            base_url,
-            api_key,
-            concurrency=opts.concurrency,
-            timeout=opts.timeout,
-            transport=transport if transport is not None else opts.transport,
-        )
-        limiter = make_limiter(opts, catalog or Catalog.load())
-        engine = Engine(store, run_id, client, limiter, settings)
-        progress = Progress(
-            total=before.total,
-            done=before.succeeded,
-            stats=engine.stats,
-            limiter=limiter,
-            enabled=opts.progress,
-        )
-        engine.on_commit = progress.on_commit
-        try:
-            async with client, anyio.create_task_group() as tg:
-                tg.start_soon(_watch_signals, engine)
-                await engine.run()
-                tg.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            error = first_fanout_error(group)
-            if error is None:
-                raise
-            raise error from None
-        finally:
-            progress.close()
-        return engine.stats, engine.interrupted
-
-    stats, interrupted = anyio.run(
-        main, backend="asyncio", backend_options=backend_options(opts.loop)
+    client = ApiClient(
+        base_url,
+        api_key,
+        concurrency=opts.concurrency,
+        timeout=opts.timeout,
+        transport=transport if transport is not None else opts.transport,
     )
+    limiter = make_limiter(opts, catalog or Catalog.load())
+    engine = Engine(store, run_id, client, limiter, settings)
+    progress = Progress(
+        total=before.total,
+        done=before.succeeded,
+        stats=engine.stats,
+        limiter=limiter,
+        enabled=opts.progress,
+    )
+    engine.on_commit = progress.on_commit
+    try:
+        async with client, anyio.create_task_group() as tg:
+            if handle_signals:
+                tg.start_soon(_watch_signals, engine)
+            await engine.run()
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        error = first_fanout_error(group)
+        if error is None:
+            raise
+        raise error from None
+    finally:
+        progress.close()
+    stats, interrupted = engine.stats, engine.interrupted
     store.touch_run(run_id)
     counts = store.counts(run_id)
     exported = None

@@ -450,6 +450,21 @@ class Store:
             for r in rows
         ]
 
+    def usage_by_model(self, run_id: int) -> dict[str, tuple[int, int]]:
+        """model -> (prompt, completion) tokens the server reported for the run's jobs."""
+        cols = _JOBS.c
+        query = (
+            select(
+                cols.model,
+                func.coalesce(func.sum(cols.prompt_tokens), 0),
+                func.coalesce(func.sum(cols.completion_tokens), 0),
+            )
+            .where(cols.run_id == run_id)
+            .group_by(cols.model)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            return {r[0]: (int(r[1]), int(r[2])) for r in conn.execute(query).all()}
+
     def failed_jobs(self, run_id: int, limit: int = 10) -> list[tuple[int, str, str, str]]:
         """(line_no, custom_id, error_code, error_message) of the first failed jobs."""
         cols = _JOBS.c

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 import jobs._reader
 from evals import EvalSetInvalid, read_evalset
+from fanout.cli import main
 from jobs import CHAT, Defaults, Job, JobFile, LineError
 from jobs._format import MAX_CUSTOM_ID
 from runner import (
@@ -38,7 +39,6 @@ from runner import (
     NoLimit,
     Store,
 )
-from runner.cli import main
 
 BAD = Path(__file__).parent / "data" / "bad"
 D = Defaults(model="m")

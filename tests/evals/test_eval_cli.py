@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from runner.cli import main
+from fanout.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"

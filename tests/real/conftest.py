@@ -170,7 +170,7 @@ class SimProcess:
         return self.url.removesuffix("/v1")
 
     def start(self, timeout: float = 30.0) -> None:
-        cmd = [sys.executable, "-m", "runner", "sim", "--port", "0", *self.args]
+        cmd = [sys.executable, "-m", "fanout", "sim", "--port", "0", *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with self.log.open("w") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(

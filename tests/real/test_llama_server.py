@@ -25,7 +25,7 @@ MAX_TOKENS = 16
 def fanout(*args: str, timeout: float = 100.0) -> subprocess.CompletedProcess[str]:
     """``fanout ARGS`` in its own process, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args],
+        [sys.executable, "-m", "fanout", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

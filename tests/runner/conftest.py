@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jobs import Defaults, Job, JobFile
-from runner.sim import SimConfig, SimServer, signature
+from togethersim import SimConfig, SimServer, signature
 
 
 @pytest.fixture(autouse=True)

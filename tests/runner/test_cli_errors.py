@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from runner.cli import main
+from fanout.cli import main
 
 # Nothing listens on port 9 (discard); a test that reached the network would fail loudly.
 NOWHERE = "http://127.0.0.1:9/v1"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.sim import SimConfig, SimServer, parse_faults
+from togethersim import SimConfig, SimServer, parse_faults
 
 from .conftest import check_results, write_jobs
 
@@ -34,7 +34,7 @@ def start(jobs: Path, url: str, db: Path, out: Path, *extra: str) -> subprocess.
         [
             sys.executable,
             "-m",
-            "runner",
+            "fanout",
             "run",
             str(jobs),
             "--base-url",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from runner.cli import main
+from fanout.cli import main
 
 from .conftest import check_results
 

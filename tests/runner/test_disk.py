@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.sim import SimConfig, SimServer
+from togethersim import SimConfig, SimServer
 
 from .conftest import check_results, write_jobs
 
@@ -34,7 +34,7 @@ def run(jobs: Path, url: str, db: Path, out: Path, fsize: int | None = None) -> 
         [
             sys.executable,
             "-m",
-            "runner",
+            "fanout",
             "run",
             str(jobs),
             "--base-url",

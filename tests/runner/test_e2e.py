@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from runner.cli import main
-from runner.sim import SimConfig, SimServer, parse_faults
+from fanout.cli import main
+from togethersim import SimConfig, SimServer, parse_faults
 
 from .conftest import check_results, write_jobs
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner.sim import SimConfig, SimServer, parse_faults
+from togethersim import SimConfig, SimServer, parse_faults
 
 from .conftest import write_jobs
 
@@ -18,7 +18,7 @@ KEY = "sk-fanout-test-SECRET-7f3a9c21d4e8b605"
 def fanout(tmp_path: Path, *args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TOGETHER_API_KEY": key, "PYTHONPATH": str(Path(__file__).parents[2])}
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args],
+        [sys.executable, "-m", "fanout", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from runner.sim import FaultRates, SimConfig, SimServer, parse_faults, parse_latency, signature
-from runner.sim._app import Action, SimApp
-from runner.sim._ratelimit import RateLimiter
+from togethersim import FaultRates, SimConfig, SimServer, parse_faults, parse_latency, signature
+from togethersim._app import Action, SimApp
+from togethersim._ratelimit import RateLimiter
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "What is 2+2?"}]}
@@ -356,7 +356,7 @@ def test_parse_faults_and_latency() -> None:
 
 def test_fanout_sim_command_serves_until_sigterm() -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "runner", "sim", "--port", "0", "--latency", "0"],
+        [sys.executable, "-m", "fanout", "sim", "--port", "0", "--latency", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,9 +6,9 @@ import json
 import re
 from typing import Any
 
-from runner.sim import SimConfig
-from runner.sim._answers import DIRECT, REASONING, AnswerKey, AnswerSpec, eval_reply, key_of
-from runner.sim._app import SimApp
+from togethersim import SimConfig
+from togethersim._answers import DIRECT, REASONING, AnswerKey, AnswerSpec, eval_reply, key_of
+from togethersim._app import SimApp
 
 PROMPT = "How many times does the letter 'r' appear in 'strawberry'? End with 'Answer: N'."
 

@@ -10,16 +10,16 @@ import statistics
 from typing import Any
 
 from evals._jsonschema import schema_errors
-from runner.sim import SimConfig
-from runner.sim._answers import (
+from togethersim import SimConfig
+from togethersim._answers import (
     DIRECT,
     NO_CALL_TEXT,
     AnswerKey,
     AnswerSpec,
     eval_reply,
 )
-from runner.sim._app import SimApp
-from runner.sim._request import OutputFormat, Tool
+from togethersim._app import SimApp
+from togethersim._request import OutputFormat, Tool
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 WEATHER_PARAMS = {
@@ -243,7 +243,7 @@ def test_sample_zero_is_the_single_reply_and_samples_are_independent() -> None:
 
 
 def _sig(prompt: str) -> str:
-    from runner.sim import signature
+    from togethersim import signature
 
     body = {"model": MODEL, "messages": [{"role": "user", "content": prompt}]}
     return signature("/v1/chat/completions", body)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from evals._jsonschema import schema_errors
-from runner.sim._regex import Draws, sample_match
-from runner.sim._schema import break_instance, instance
+from togethersim._regex import Draws, sample_match
+from togethersim._schema import break_instance, instance
 
 SCHEMAS: list[dict[str, Any]] = [
     {"type": "string"},

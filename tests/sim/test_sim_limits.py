@@ -1,7 +1,7 @@
 """The simulator's Together-style limits: burst, token refunds, per-model and dynamic limits,
 overload 503s, and the ``fanout sim`` options that set them.
 
-Everything rate-related runs on :class:`runner.sim._app.SimApp` with a fake clock; only the
+Everything rate-related runs on :class:`togethersim._app.SimApp` with a fake clock; only the
 overload tests use a real socket, because in-flight counting is the server's job.
 """
 
@@ -17,11 +17,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from runner.sim import SimConfig, SimServer, sim_command
-from runner.sim import _cli as sim_cli
-from runner.sim._app import Reply, SimApp
-from runner.sim._config import parse_model_limit
-from runner.sim._ratelimit import RateLimiter, SuccessWindow
+from fanout.cli import _sim as sim_cli
+from fanout.cli._sim import sim_command
+from togethersim import SimConfig, SimServer
+from togethersim._app import Reply, SimApp
+from togethersim._config import parse_model_limit
+from togethersim._ratelimit import RateLimiter, SuccessWindow
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 OTHER = "Qwen/Qwen2.5-7B-Instruct-Turbo"

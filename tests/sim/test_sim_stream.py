@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from runner.sim import AnswerKey, AnswerSpec, SimConfig, SimServer, parse_faults
-from runner.sim._app import Action, SimApp
+from togethersim import AnswerKey, AnswerSpec, SimConfig, SimServer, parse_faults
+from togethersim._app import Action, SimApp
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 QWEN = "Qwen/Qwen2.5-7B-Instruct-Turbo"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from evals._jsonschema import schema_errors
-from runner.sim import SimConfig, SimServer, signature
+from togethersim import SimConfig, SimServer, signature
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 WEATHER_PARAMS = {

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Channel", "ReasoningStyle", "Sample", "Token", "ToolCall", "spaced"]
+__all__ = ["REASONING_STYLES", "Channel", "ReasoningStyle", "Sample", "Token", "ToolCall", "spaced"]
 
 ReasoningStyle = Literal["none", "field", "inline", "inline-no-open"]
+REASONING_STYLES: tuple[ReasoningStyle, ...] = ("none", "field", "inline", "inline-no-open")
 Channel = Literal["reasoning", "content", "tool"]
 
 

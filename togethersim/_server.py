@@ -46,7 +46,7 @@ from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 from ._app import Action, Reply, SimApp
 from ._config import SimConfig
 
-logger = logging.getLogger("runner.sim")
+logger = logging.getLogger("togethersim")
 
 _DEFAULT_CONFIG = SimConfig()
 _READ_SIZE = 65536

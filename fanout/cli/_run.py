@@ -1,97 +1,43 @@
-"""The ``fanout`` command line (click).
-
-Exit codes (DESIGN.md): 0 every job succeeded; 1 some jobs failed for good, or the run was
-refused by the server as a whole; 2 usage or input error (nothing sent); 130 interrupted
-(state saved, the same command resumes).
-"""
+"""``fanout run``, ``fanout status`` and ``fanout export``: click over `fanout.run_batch`."""
 
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._catalog import Catalog
-from ._client import DEFAULT_BASE_URL, TRANSPORTS
-from ._exceptions import FanoutError, UsageError
-from ._lock import StateLock
-from ._run import (
+from runner import (
+    DEFAULT_BASE_URL,
     LOOP_ENV,
     LOOPS,
+    TRANSPORTS,
+    Catalog,
     RunOptions,
-    RunReport,
+    RunRow,
+    Store,
+    UsageError,
     backend_options,
     export_results,
     prepare_run,
-    run_jobs,
 )
-from ._schema import RunRow
-from ._store import Store
 
-__all__ = ["main"]
+from .._batch import Run, run_batch, unknown_model_warnings
+from .._target import SIM_DEFAULTS, batch_sim_config
+from ._common import db_option, fanout_errors
 
-EXIT_INTERRUPTED = 130
-DEFAULT_DB = "fanout.db"
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="fanout")
-def main() -> None:
-    """Run large JSONL batches of chat/completion requests at the rate limit, resumably."""
+__all__ = ["export_command", "run_command", "status_command"]
 
 
-@contextmanager
-def _fanout_errors() -> Iterator[None]:
-    """Print a fanout error as one message a user can act on, and exit with its code."""
-    try:
-        yield
-    except FanoutError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-
-
-def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
-    """(base URL or "sim", api key). The key comes from the environment only."""
-    key = os.environ.get("TOGETHER_API_KEY") or None
-    if sim:
-        if base_url:
-            raise UsageError("--sim and --base-url are two different targets; give one")
-        return "sim", None
-    base_url = base_url or os.environ.get("TOGETHER_BASE_URL") or None
-    if base_url:
-        if not base_url.startswith(("http://", "https://")):
-            raise UsageError(f"--base-url must be an http(s) URL, got {base_url!r}")
-        return base_url.rstrip("/"), key
-    if key is None:
-        raise UsageError(
-            "no API key: set TOGETHER_API_KEY to run against Together, or pass --sim to run "
-            "against the built-in simulator (or --base-url URL for another OpenAI-compatible "
-            "server). Nothing was sent."
-        )
-    return DEFAULT_BASE_URL, key
-
-
-@main.command()
+@click.command("run")
 @click.argument("jobs_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", help="Model for lines that do not name one.")
 @click.option("--base-url", help=f"OpenAI-compatible base URL (default {DEFAULT_BASE_URL}).")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-    help="State file (SQLite).",
-)
+@db_option()
 @click.option(
     "--out",
     "out_path",
@@ -149,27 +95,27 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
 @click.option("--sim", is_flag=True, help="Run against the built-in simulator (no key needed).")
 @click.option(
     "--sim-latency",
-    default="0.05-0.3",
+    default=SIM_DEFAULTS.latency,
     show_default=True,
     help="Simulator reply latency in seconds: '0.2' or 'LOW-HIGH'.",
 )
 @click.option(
     "--sim-fail-rate",
-    default="500=0.02,503=0.01,reset=0.01",
+    default=SIM_DEFAULTS.fail_rate,
     show_default=True,
     help="Simulator fault rates, e.g. '500=0.05,reset=0.02' ('' for none).",
 )
 @click.option(
     "--sim-rpm",
     type=click.FloatRange(min=0, min_open=True),
-    default=1800.0,
+    default=SIM_DEFAULTS.rpm,
     show_default=True,
     help="Simulator requests/min per model (tier 2), sent in rate-limit headers.",
 )
 @click.option(
     "--sim-tpm",
     type=click.FloatRange(min=0, min_open=True),
-    default=250_000.0,
+    default=SIM_DEFAULTS.tpm,
     show_default=True,
     help="Simulator tokens/min per model (tier 2).",
 )
@@ -198,7 +144,7 @@ def _resolve_target(sim: bool, base_url: str | None) -> tuple[str, str | None]:
 )
 @click.option("--dry-run", is_flag=True, help="Validate and estimate; send nothing.")
 @click.option("--new-run", is_flag=True, help="Start a new run even if this one can resume.")
-def run(
+def run_command(
     jobs_file: Path,
     model: str | None,
     base_url: str | None,
@@ -229,23 +175,42 @@ def run(
 
     Rerunning the same command resumes: jobs already succeeded are never sent again.
     """
-    with _fanout_errors():
-        if out_path is None:
-            out_path = jobs_file.with_name(f"{jobs_file.stem}.results.jsonl")
+    with fanout_errors():
+        backend_options(loop)  # uvloop asked for and not installed: say so before anything
         if dry_run:
-            target = "sim" if sim else (base_url or "")
-        else:
-            target, api_key = _resolve_target(sim, base_url)
-        opts = RunOptions(
-            jobs_path=jobs_file,
-            db_path=db_path,
-            out_path=out_path,
-            target=target,
+            if out_path is None:
+                out_path = jobs_file.with_name(f"{jobs_file.stem}.results.jsonl")
+            opts = RunOptions(
+                jobs_path=jobs_file,
+                db_path=db_path,
+                out_path=out_path,
+                target="sim" if sim else (base_url or ""),
+                model=model,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=stream,
+                tier=tier.lower() if tier else None,
+                rpm=rpm,
+                tpm=tpm,
+            )
+            catalog = Catalog.load()
+            if opts.tier is not None:
+                catalog.limits(opts.tier, "")  # an unknown tier is a usage error
+            _dry_run(opts, catalog)
+            return
+        result = run_batch(
+            jobs_file,
             model=model,
+            sim=batch_sim_config(sim_latency, sim_fail_rate, sim_rpm, sim_tpm, timeout=timeout)
+            if sim
+            else False,
+            base_url=base_url,
+            db=db_path,
+            out=out_path,
             max_tokens=max_tokens,
             temperature=temperature,
             stream=stream,
-            tier=tier.lower() if tier else None,
+            tier=tier,
             rpm=rpm,
             tpm=tpm,
             concurrency=concurrency,
@@ -256,101 +221,21 @@ def run(
             loop=loop.lower(),
             progress=not no_progress,
             new_run=new_run,
+            notify=lambda message: click.echo(message, err=True),
         )
-        backend_options(opts.loop)  # uvloop asked for and not installed: say so before anything
-        catalog = Catalog.load()
-        if opts.tier is not None:
-            catalog.limits(opts.tier, "")  # an unknown tier is a usage error, before anything
-        if dry_run:
-            _dry_run(opts, catalog)
-            return
-        with StateLock(db_path), Store.open(db_path) as store:
-            sim_opts = SimOptions(sim_latency, sim_fail_rate, sim_rpm, sim_tpm)
-            code = _run_and_report(store, opts, catalog, api_key, sim_opts)
-    sys.exit(code)
+    sys.exit(_summarize(result))
 
 
-def _run_and_report(
-    store: Store,
-    opts: RunOptions,
-    catalog: Catalog,
-    api_key: str | None,
-    sim: SimOptions,
-) -> int:
-    """Find or create the run, send what is unfinished, print the summary; the exit code."""
-    run_row, resumed = prepare_run(store, opts)
-    if not resumed:  # warned when the run began; a resume does not rescan a large table
-        _warn_unknown_models(catalog, (row["model"] for row in store.summary(_id(run_row))))
-    before = None
-    if resumed:
-        before = store.counts(_id(run_row))
-        click.echo(
-            f"Resuming run {run_row.id}: {before.succeeded} of {before.total} jobs already done.",
-            err=True,
-        )
-    if opts.target != "sim":
-        report = run_jobs(
-            store,
-            run_row,
-            opts,
-            base_url=opts.target,
-            api_key=api_key,
-            resumed=resumed,
-            catalog=catalog,
-            before=before,
-        )
-        return _summarize(store, report)
-    from .sim import SimConfig, SimServer, parse_faults, parse_latency
-
-    try:
-        config = SimConfig(
-            latency=parse_latency(sim.latency),
-            faults=parse_faults(sim.fail_rate),
-            slow_seconds=min(opts.timeout, 30.0),
-            rpm=sim.rpm,
-            tpm=sim.tpm,
-        )
-    except ValueError as exc:
-        raise UsageError(f"simulator options: {exc}") from exc
-    with SimServer(config).run_in_thread() as sim_url:
-        report = run_jobs(
-            store,
-            run_row,
-            opts,
-            base_url=sim_url,
-            api_key=None,
-            resumed=resumed,
-            catalog=catalog,
-            before=before,
-        )
-    return _summarize(store, report)
-
-
-@dataclass(frozen=True)
-class SimOptions:
-    """How the in-process simulator of ``--sim`` behaves."""
-
-    latency: str
-    fail_rate: str
-    rpm: float | None
-    tpm: float | None
-
-
-def _id(run_row: RunRow) -> int:
-    assert run_row.id is not None
-    return run_row.id
-
-
-def _summarize(store: Store, report: RunReport) -> int:
-    c = report.counts
-    s = report.stats
-    run_id = _id(report.run)
+def _summarize(run: Run) -> int:
+    """Print the end-of-run summary; the exit code."""
+    c = run.counts
+    s = run.stats
 
     def echo(msg: str = "") -> None:
         click.echo(msg, err=True)
 
     echo(
-        f"Run {run_id}: {c.total} jobs: {c.succeeded} succeeded, {c.failed} failed, "
+        f"Run {run.id}: {c.total} jobs: {c.succeeded} succeeded, {c.failed} failed, "
         f"{c.pending} pending."
     )
     echo(
@@ -359,35 +244,28 @@ def _summarize(store: Store, report: RunReport) -> int:
     )
     if c.failed:
         echo("Failed jobs (first 10):")
-        for line_no, cid, code, message in store.failed_jobs(run_id, 10):
+        for line_no, cid, code, message in run.failed_jobs(10):
             echo(f"  line {line_no} ({cid}): {code}: {message}")
-    if s.aborted is not None:
-        echo(f"The server refused the run: {s.aborted}")
+    if run.aborted is not None:
+        echo(f"The server refused the run: {run.aborted}")
         echo("Nothing was marked failed. Fix the cause, then resume with the same command:")
         echo(f"  {_command_line()}")
-        return 1
-    if report.interrupted:
-        echo(f"Interrupted. State saved in {store.path}. Resume with the same command:")
+    elif run.interrupted:
+        echo(f"Interrupted. State saved in {run.db_path}. Resume with the same command:")
         echo(f"  {_command_line()}")
-        return EXIT_INTERRUPTED
-    if report.exported is not None:
-        echo(f"Results: {report.run.out_path} ({report.exported} lines)")
-    return 0 if c.failed == 0 and c.pending == 0 else 1
+    elif run.exported is not None:
+        echo(f"Results: {run.out_path} ({run.exported} lines)")
+    return run.exit_code
+
+
+def _id(run_row: RunRow) -> int:
+    assert run_row.id is not None
+    return run_row.id
 
 
 def _command_line() -> str:
     argv = ["fanout", *sys.argv[1:]]
     return shlex.join(argv)
-
-
-def _warn_unknown_models(catalog: Catalog, models: Iterable[str]) -> None:
-    for name in sorted(set(models)):
-        if not catalog.model(name).known:
-            click.echo(
-                f"Warning: model {name!r} is not in config/models.toml: no price (cost "
-                "unknown), default rate-limit class, reasoning looked for in both places.",
-                err=True,
-            )
 
 
 def _dry_run(opts: RunOptions, catalog: Catalog) -> None:
@@ -425,22 +303,17 @@ def _dry_run(opts: RunOptions, catalog: Catalog) -> None:
         click.echo(f"    at least {seconds:,.0f} s at the limits of {where}")
     if grand is not None:
         click.echo(f"  estimated cost: at most ~${grand:,.2f} (output at its max_tokens budget)")
-    _warn_unknown_models(catalog, (row["model"] for row in summary))
+    for warning in unknown_model_warnings(catalog, (row["model"] for row in summary)):
+        click.echo(warning, err=True)
 
 
-@main.command()
+@click.command("status")
 @click.argument("run_id", required=False, type=int)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-)
+@db_option()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-def status(run_id: int | None, db_path: Path, as_json: bool) -> None:
+def status_command(run_id: int | None, db_path: Path, as_json: bool) -> None:
     """Show a run's progress (the latest run without RUN_ID)."""
-    with _fanout_errors():
+    with fanout_errors():
         store = _existing_store(db_path)
         try:
             run_row = _pick_run(store, run_id)
@@ -471,24 +344,18 @@ def status(run_id: int | None, db_path: Path, as_json: bool) -> None:
     click.echo(f"  results: {run_row.out_path}")
 
 
-@main.command()
+@click.command("export")
 @click.argument("run_id", type=int)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-)
+@db_option()
 @click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Result file (default: the run's own).",
 )
-def export(run_id: int, db_path: Path, out_path: Path | None) -> None:
+def export_command(run_id: int, db_path: Path, out_path: Path | None) -> None:
     """Write a run's results (Batch output format, input order)."""
-    with _fanout_errors():
+    with fanout_errors():
         store = _existing_store(db_path)
         try:
             run_row = _pick_run(store, run_id)
@@ -519,16 +386,3 @@ def _pick_run(store: Store, run_id: int | None) -> RunRow:
         what = "no runs" if run_id is None else f"no run {run_id}"
         raise UsageError(f"{what} in {store.path} (runs: {known})")
     return run_row
-
-
-def _register_subcommands() -> None:
-    from evals._cli import compare_command, eval_command, report_command, score_command
-
-    from .sim import sim_command
-
-    main.add_command(sim_command, name="sim")
-    for command in (eval_command, score_command, compare_command, report_command):
-        main.add_command(command)
-
-
-_register_subcommands()

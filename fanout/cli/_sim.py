@@ -7,9 +7,17 @@ import signal
 import anyio
 import click
 
-from ._config import ModelLimit, SimConfig, parse_latency, parse_model_limit
-from ._faults import FaultRates, parse_faults
-from ._server import SimServer
+from togethersim import (
+    FaultRates,
+    ModelLimit,
+    SimConfig,
+    SimServer,
+    parse_faults,
+    parse_latency,
+    parse_model_limit,
+)
+
+__all__ = ["sim_command"]
 
 
 def _latency_option(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:

@@ -23,20 +23,22 @@ that satisfy the tool's schema), and ``response_format`` JSON object, JSON Schem
 """
 
 from ._answers import AnswerKey, AnswerSpec
-from ._cli import sim_command
-from ._config import SimConfig, parse_latency
+from ._config import ModelLimit, SimConfig, parse_latency, parse_model_limit
 from ._faults import FaultRates, parse_faults
 from ._inference import signature
+from ._sample import REASONING_STYLES
 from ._server import SimServer
 
 __all__ = [
+    "REASONING_STYLES",
     "AnswerKey",
     "AnswerSpec",
     "FaultRates",
+    "ModelLimit",
     "SimConfig",
     "SimServer",
     "parse_faults",
     "parse_latency",
+    "parse_model_limit",
     "signature",
-    "sim_command",
 ]

@@ -1,0 +1,5 @@
+"""``python -m fanout`` is ``fanout``."""
+
+from .cli import main
+
+main()

@@ -1,5 +1,0 @@
-"""``python -m runner`` is ``fanout``."""
-
-from .cli import main
-
-main()
