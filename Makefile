@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install demo test test-real lint bench clean
+.PHONY: install demo test test-real lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_layers.py
+
+# docs/cli.md from the commands' --help (tests/face/test_docs.py fails when it is stale)
+docs: $(STAMP)
+	$(BIN)/python -m fanout.cli._reference docs/cli.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
