@@ -13,6 +13,8 @@ From Python, sync or async (inside Jupyter or any running event loop, await the 
     fanout.compare(*ev.scores).to_json()       # paired difference, McNemar
     fanout.report(ev.scores, "report.html")
 
+    fanout.estimate("jobs.jsonl", tier=2).cost    # --dry-run: validate, price, time; send nothing
+
 Without a key, pass ``sim=True`` (the bundled Together simulator) or ``base_url=`` (any
 OpenAI-compatible server). Calling again with the same jobs and options resumes: what
 succeeded is never sent twice. Every error is a `FanoutError`; its ``exit_code`` is what
@@ -31,11 +33,14 @@ from runner import (
 )
 
 from ._batch import Run, arun_batch, run_batch
+from ._estimate import Estimate, EstimateRow, estimate
 from ._evaluate import aevaluate, compare, evaluate, report, score
 
 __all__ = [
     "Comparison",
     "ConfigError",
+    "Estimate",
+    "EstimateRow",
     "EvalRun",
     "FanoutError",
     "JobFileInvalid",
@@ -48,6 +53,7 @@ __all__ = [
     "aevaluate",
     "arun_batch",
     "compare",
+    "estimate",
     "evaluate",
     "report",
     "run_batch",

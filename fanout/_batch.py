@@ -158,7 +158,7 @@ async def arun_batch(
     """
     target = resolve_target(sim is not False, base_url, api_key)
     db_path = Path(db)
-    jobs_path = _jobs_file(jobs, db_path)
+    jobs_path = jobs_file(jobs, db_path)
     out_path = Path(out) if out is not None else _default_out(jobs_path)
     opts = RunOptions(
         jobs_path=jobs_path,
@@ -194,10 +194,9 @@ async def arun_batch(
                 f"Resuming run {run_id}: {before.succeeded} of {before.total} jobs already done."
             )
         else:  # warned when the run began; a resume does not rescan a large table
-            for line in unknown_model_warnings(
-                catalog, (r["model"] for r in store.summary(run_id))
-            ):
-                notify(line)
+            for name in sorted({r["model"] for r in store.summary(run_id)}):
+                if not catalog.model(name).known:
+                    notify(unknown_model_warning(name))
         with serving(target, sim_config) as url:
             report = await arun_jobs(
                 store,
@@ -236,14 +235,12 @@ def run_cost(store: Store, run_id: int, catalog: Catalog) -> float | None:
     return total
 
 
-def unknown_model_warnings(catalog: Catalog, models: Iterable[str]) -> Iterator[str]:
-    """One warning line per model that ``config/models.toml`` does not list."""
-    for name in sorted(set(models)):
-        if not catalog.model(name).known:
-            yield (
-                f"Warning: model {name!r} is not in config/models.toml: no price (cost "
-                "unknown), default rate-limit class, reasoning looked for in both places."
-            )
+def unknown_model_warning(name: str) -> str:
+    """The warning for a model that ``config/models.toml`` does not list."""
+    return (
+        f"Warning: model {name!r} is not in config/models.toml: no price (cost "
+        "unknown), default rate-limit class, reasoning looked for in both places."
+    )
 
 
 def _id(run_row: RunRow) -> int:
@@ -255,7 +252,7 @@ def _default_out(jobs_path: Path) -> Path:
     return jobs_path.with_name(f"{jobs_path.stem}.results.jsonl")
 
 
-def _jobs_file(jobs: Jobs, db_path: Path) -> Path:
+def jobs_file(jobs: Jobs, db_path: Path) -> Path:
     """A job file's path as given; job lines written to a file named by their content."""
     if isinstance(jobs, str | os.PathLike):
         return Path(jobs)

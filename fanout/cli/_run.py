@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,15 @@ from runner import (
     LOOP_ENV,
     LOOPS,
     TRANSPORTS,
-    Catalog,
-    RunOptions,
     RunRow,
     Store,
     UsageError,
     backend_options,
     export_results,
-    prepare_run,
 )
 
-from .._batch import Run, run_batch, unknown_model_warnings
+from .._batch import Run, run_batch, unknown_model_warning
+from .._estimate import Estimate, estimate
 from .._target import SIM_DEFAULTS, batch_sim_config
 from ._common import db_option, fanout_errors
 
@@ -178,25 +175,18 @@ def run_command(
     with fanout_errors():
         backend_options(loop)  # uvloop asked for and not installed: say so before anything
         if dry_run:
-            if out_path is None:
-                out_path = jobs_file.with_name(f"{jobs_file.stem}.results.jsonl")
-            opts = RunOptions(
-                jobs_path=jobs_file,
-                db_path=db_path,
-                out_path=out_path,
-                target="sim" if sim else (base_url or ""),
-                model=model,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=stream,
-                tier=tier.lower() if tier else None,
-                rpm=rpm,
-                tpm=tpm,
+            _print_estimate(
+                estimate(
+                    jobs_file,
+                    model=model,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=stream,
+                    tier=tier,
+                    rpm=rpm,
+                    tpm=tpm,
+                )
             )
-            catalog = Catalog.load()
-            if opts.tier is not None:
-                catalog.limits(opts.tier, "")  # an unknown tier is a usage error
-            _dry_run(opts, catalog)
             return
         result = run_batch(
             jobs_file,
@@ -268,43 +258,20 @@ def _command_line() -> str:
     return shlex.join(argv)
 
 
-def _dry_run(opts: RunOptions, catalog: Catalog) -> None:
-    with tempfile.TemporaryDirectory(prefix="fanout-dry-") as tmp:
-        store = Store.open(Path(tmp) / "dry.db")
-        try:
-            opts.new_run = True
-            run_row, _ = prepare_run(store, opts)
-            summary = store.summary(_id(run_row))
-        finally:
-            store.close()
-    total = sum(row["jobs"] for row in summary)
-    click.echo(f"{opts.jobs_path}: {total} valid jobs; nothing sent.")
-    tier = opts.tier or "1"
-    grand: float | None = 0.0
-    for row in summary:
-        info = catalog.model(row["model"])
-        prompt = row["est_prompt"]
-        completion = row["est_tokens"] - prompt
-        cost = info.cost(prompt, completion)
-        grand = None if cost is None or grand is None else grand + cost
-        price = "price unknown" if cost is None else f"at most ~${cost:,.2f}"
+def _print_estimate(est: Estimate) -> None:
+    click.echo(f"{est.jobs_path}: {est.jobs} valid jobs; nothing sent.")
+    where = f"tier {est.tier}" + (" (assumed; --tier to set)" if est.tier_assumed else "")
+    for row in est.rows:
+        price = "price unknown" if row.cost is None else f"at most ~${row.cost:,.2f}"
         click.echo(
-            f"  {row['model']} {row['endpoint']}: {row['jobs']} jobs, ~{prompt:,} input + "
-            f"up to ~{completion:,} output tokens, {price}"
+            f"  {row.model} {row.endpoint}: {row.jobs} jobs, ~{row.input_tokens:,} input + "
+            f"up to ~{row.output_tokens:,} output tokens, {price}"
         )
-        limits = catalog.limits(tier, row["model"])
-        rpm = min(x for x in (limits.rpm, opts.rpm) if x is not None) if limits.rpm else opts.rpm
-        tpm = min(x for x in (limits.tpm, opts.tpm) if x is not None) if limits.tpm else opts.tpm
-        seconds = max(
-            row["jobs"] / rpm * 60 if rpm else 0.0,
-            row["est_tokens"] / tpm * 60 if tpm else 0.0,
-        )
-        where = f"tier {tier}" + ("" if opts.tier else " (assumed; --tier to set)")
-        click.echo(f"    at least {seconds:,.0f} s at the limits of {where}")
-    if grand is not None:
-        click.echo(f"  estimated cost: at most ~${grand:,.2f} (output at its max_tokens budget)")
-    for warning in unknown_model_warnings(catalog, (row["model"] for row in summary)):
-        click.echo(warning, err=True)
+        click.echo(f"    at least {row.seconds:,.0f} s at the limits of {where}")
+    if est.cost is not None:
+        click.echo(f"  estimated cost: at most ~${est.cost:,.2f} (output at its max_tokens budget)")
+    for name in sorted({row.model for row in est.rows if not row.known}):
+        click.echo(unknown_model_warning(name), err=True)
 
 
 @click.command("status")

@@ -138,3 +138,18 @@ def test_score_compare_and_report_offline(tmp_path: Path) -> None:
 def test_an_unknown_evalset_name_lists_the_bundled_ones(tmp_path: Path) -> None:
     with pytest.raises(fanout.UsageError, match="bundled: arithmetic, dates"):
         fanout.score(tmp_path / "x.results.jsonl", "arithmetics")
+
+
+def test_estimate_validates_and_prices_without_sending(tmp_path: Path) -> None:
+    rows = [{"custom_id": f"e{i}", "prompt": "x " * 50, "max_tokens": 100} for i in range(30)]
+    rows += [{"custom_id": "u", "prompt": "y", "model": "nobody/unknown", "max_tokens": 10}]
+    est = fanout.estimate(rows, model=MODEL, tier=2)
+    assert est.jobs == 31 and est.tier == "2" and not est.tier_assumed
+    by_model = {r.model: r for r in est.rows}
+    llama = by_model[MODEL]
+    assert (llama.jobs, llama.output_tokens, llama.known) == (30, 3000, True)
+    assert llama.cost is not None and llama.cost > 0
+    assert by_model["nobody/unknown"].cost is None and est.cost is None  # a price unknown
+    assert llama.seconds == pytest.approx(30 / 1800 * 60, rel=0.5)  # tier 2: 1,800 rpm
+    with pytest.raises(fanout.JobFileInvalid, match=":2:"):
+        fanout.estimate([{"prompt": "x"}, {"custom_id": "b"}], model=MODEL)

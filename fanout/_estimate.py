@@ -1,0 +1,124 @@
+"""`estimate`: what a batch would cost and take, without sending anything (``--dry-run``).
+
+The whole job file is validated as for a run (every bad line named) into a scratch state
+file, then summed per model and endpoint: jobs, estimated input tokens, the output budget
+(``max_tokens`` × ``n``, or a default where a line sets none), the price at
+``config/models.toml`` and the least time the tier's limits (and ``rpm``/``tpm`` caps) allow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner import Catalog, RunOptions, Store, prepare_run
+
+from ._batch import jobs_file
+
+__all__ = ["Estimate", "EstimateRow", "estimate"]
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    """One model and endpoint of a batch."""
+
+    model: str
+    endpoint: str
+    jobs: int
+    input_tokens: int  # estimated from the text
+    output_tokens: int  # the budget: max_tokens x n where set, else a default
+    cost: float | None  # USD at most (output at its budget); None: no price known
+    seconds: float  # the least time at the limits
+    known: bool  # listed in config/models.toml
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What `estimate` found: one row per model and endpoint."""
+
+    jobs_path: Path
+    rows: list[EstimateRow]
+    tier: str  # the tier whose limits were used
+    tier_assumed: bool  # no tier was given: tier 1 assumed
+
+    @property
+    def jobs(self) -> int:
+        return sum(r.jobs for r in self.rows)
+
+    @property
+    def cost(self) -> float | None:
+        """USD at most for the whole batch; None when a model's price is unknown."""
+        costs = [r.cost for r in self.rows]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+
+
+def estimate(
+    jobs: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+    *,
+    model: str | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    stream: bool = False,
+    tier: str | int | None = None,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    catalog: Catalog | None = None,
+) -> Estimate:
+    """Validate ``jobs`` and estimate tokens, price and duration; nothing is sent.
+
+    Raises `JobFileInvalid` (every bad line named), `UsageError`, `ConfigError` (an unknown
+    tier).
+    """
+    catalog = catalog or Catalog.load()
+    tier_name = str(tier).lower() if tier is not None else None
+    if tier_name is not None:
+        catalog.limits(tier_name, "")  # an unknown tier is an error before the file is read
+    with tempfile.TemporaryDirectory(prefix="fanout-dry-") as tmp:
+        scratch = Path(tmp) / "dry.db"
+        path = jobs_file(jobs, scratch)
+        opts = RunOptions(
+            jobs_path=path,
+            db_path=scratch,
+            out_path=Path(tmp) / "dry.results.jsonl",
+            target="",
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=stream,
+            new_run=True,
+        )
+        with Store.open(scratch) as store:
+            run_row, _ = prepare_run(store, opts)
+            assert run_row.id is not None
+            summary = store.summary(run_row.id)
+    used = tier_name or "1"
+    rows = []
+    for row in summary:
+        info = catalog.model(row["model"])
+        prompt = row["est_prompt"]
+        completion = row["est_tokens"] - prompt
+        limits = catalog.limits(used, row["model"])
+        rpm_ = min(x for x in (limits.rpm, rpm) if x is not None) if limits.rpm else rpm
+        tpm_ = min(x for x in (limits.tpm, tpm) if x is not None) if limits.tpm else tpm
+        seconds = max(
+            row["jobs"] / rpm_ * 60 if rpm_ else 0.0,
+            row["est_tokens"] / tpm_ * 60 if tpm_ else 0.0,
+        )
+        rows.append(
+            EstimateRow(
+                model=row["model"],
+                endpoint=row["endpoint"],
+                jobs=row["jobs"],
+                input_tokens=prompt,
+                output_tokens=completion,
+                cost=info.cost(prompt, completion),
+                seconds=seconds,
+                known=info.known,
+            )
+        )
+    jobs_path = Path(jobs) if isinstance(jobs, str | os.PathLike) else path
+    return Estimate(jobs_path, rows, used, tier_name is None)
