@@ -7,6 +7,7 @@ From Python, sync or async (inside Jupyter or any running event loop, await the 
     run = fanout.run_batch("jobs.jsonl", model="meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo")
     run.counts, run.cost, run.out_path        # what happened, what it cost, where it went
     for line in run.results(): ...           # Batch output lines, in input order
+    fanout.open_run("fanout.db")               # the latest run in a state file, as it stands
 
     ev = fanout.evaluate("set.jsonl", ["model-a", "model-b"], sim=True)
     ev.scores[0].accuracy()                    # with its interval
@@ -32,7 +33,7 @@ from runner import (
     UsageError,
 )
 
-from ._batch import Run, arun_batch, run_batch
+from ._batch import Run, arun_batch, open_run, run_batch
 from ._estimate import Estimate, EstimateRow, estimate
 from ._evaluate import aevaluate, compare, evaluate, report, score
 
@@ -55,6 +56,7 @@ __all__ = [
     "compare",
     "estimate",
     "evaluate",
+    "open_run",
     "report",
     "run_batch",
     "score",

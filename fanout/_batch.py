@@ -32,13 +32,14 @@ from runner import (
     UsageError,
     arun_jobs,
     backend_options,
+    export_results,
     prepare_run,
 )
 
 from ._sync import run_sync
 from ._target import resolve_target, serving
 
-__all__ = ["Run", "arun_batch", "run_batch"]
+__all__ = ["Run", "arun_batch", "open_run", "run_batch"]
 
 Jobs = str | os.PathLike[str] | Iterable[Mapping[str, Any]]
 
@@ -66,6 +67,9 @@ class Run:
     interrupted: bool = False  # stopped early (Ctrl-C, cancelled): call again to resume
     exported: int | None = None  # lines written to out_path, None if not written
     cost: float | None = None  # USD for the whole run's reported usage; None: a price unknown
+    options: dict[str, Any] = field(default_factory=dict)  # what identifies it (never the key)
+    created_at: str = ""
+    updated_at: str = ""
 
     @property
     def aborted(self) -> str | None:
@@ -92,10 +96,65 @@ class Run:
             for line in store.iter_results(self.id):
                 yield json.loads(line.to_json())
 
+    def export(self, path: str | os.PathLike[str] | None = None) -> int:
+        """Write the settled jobs to ``path`` (default ``out_path``), atomically; the count."""
+        with Store.open(self.db_path) as store:
+            row = store.get_run(self.id)
+            assert row is not None
+            return export_results(store, row, Path(path) if path is not None else self.out_path)
+
     def failed_jobs(self, limit: int = 10) -> list[tuple[int, str, str, str]]:
         """(line, custom_id, error code, message) of the first ``limit`` failed jobs."""
         with Store.open(self.db_path) as store:
             return store.failed_jobs(self.id, limit)
+
+
+def open_run(db: str | os.PathLike[str] = "fanout.db", run_id: int | None = None) -> Run:
+    """A run already in the state file ``db`` (the latest without ``run_id``), as it stands.
+
+    Its ``stats`` are empty (nothing was sent by this call). `UsageError` if there is no
+    such state file or run.
+    """
+    db_path = Path(db)
+    if not db_path.is_file():
+        raise UsageError(f"no state file at {db_path}")
+    with Store.open(db_path) as store:
+        row = store.latest_run() if run_id is None else store.get_run(run_id)
+        if row is None:
+            known = ", ".join(str(r.id) for r in store.runs()) or "none"
+            what = "no runs" if run_id is None else f"no run {run_id}"
+            raise UsageError(f"{what} in {store.path} (runs: {known})")
+        return _run_of(store, db_path, row, RunStats(), resumed=True)
+
+
+def _run_of(
+    store: Store,
+    db_path: Path,
+    row: RunRow,
+    stats: RunStats,
+    *,
+    resumed: bool,
+    counts: RunCounts | None = None,
+    interrupted: bool = False,
+    exported: int | None = None,
+    catalog: Catalog | None = None,
+) -> Run:
+    run_id = _id(row)
+    return Run(
+        id=run_id,
+        db_path=db_path,
+        jobs_path=Path(row.jobs_path),
+        out_path=Path(row.out_path),
+        resumed=resumed,
+        counts=counts or store.counts(run_id),
+        stats=stats,
+        interrupted=interrupted,
+        exported=exported,
+        cost=run_cost(store, run_id, catalog or Catalog.load()),
+        options=json.loads(row.options_json),
+        created_at=str(row.created_at),
+        updated_at=str(row.updated_at),
+    )
 
 
 def run_batch(jobs: Jobs, **options: Any) -> Run:
@@ -209,19 +268,18 @@ async def arun_batch(
                 before=before,
                 handle_signals=_handle_signals,
             )
-        cost = run_cost(store, run_id, catalog)
-    return Run(
-        id=run_id,
-        db_path=db_path,
-        jobs_path=jobs_path,
-        out_path=Path(run_row.out_path),
-        resumed=resumed,
-        counts=report.counts,
-        stats=report.stats,
-        interrupted=report.interrupted,
-        exported=report.exported,
-        cost=cost,
-    )
+        row = store.get_run(run_id) or run_row  # updated_at moved
+        return _run_of(
+            store,
+            db_path,
+            row,
+            report.stats,
+            resumed=resumed,
+            counts=report.counts,
+            interrupted=report.interrupted,
+            exported=report.exported,
+            catalog=catalog,
+        )
 
 
 def run_cost(store: Store, run_id: int, catalog: Catalog) -> float | None:

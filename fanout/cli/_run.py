@@ -16,13 +16,10 @@ from runner import (
     LOOPS,
     TRANSPORTS,
     RunRow,
-    Store,
-    UsageError,
     backend_options,
-    export_results,
 )
 
-from .._batch import Run, run_batch, unknown_model_warning
+from .._batch import Run, open_run, run_batch, unknown_model_warning
 from .._estimate import Estimate, estimate
 from .._target import SIM_DEFAULTS, batch_sim_config
 from ._common import db_option, fanout_errors
@@ -279,36 +276,40 @@ def _print_estimate(est: Estimate) -> None:
 @db_option()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 def status_command(run_id: int | None, db_path: Path, as_json: bool) -> None:
-    """Show a run's progress (the latest run without RUN_ID)."""
+    """Show a run's progress and cost (the latest run without RUN_ID)."""
     with fanout_errors():
-        store = _existing_store(db_path)
-        try:
-            run_row = _pick_run(store, run_id)
-            c = store.counts(_id(run_row))
-        finally:
-            store.close()
+        run = open_run(db_path, run_id)
+    c = run.counts
     data: dict[str, Any] = {
-        "run": run_row.id,
-        "jobs_path": run_row.jobs_path,
-        "out_path": run_row.out_path,
-        "created_at": run_row.created_at,
-        "updated_at": run_row.updated_at,
-        "options": json.loads(run_row.options_json),
+        "run": run.id,
+        "jobs_path": str(run.jobs_path),
+        "out_path": str(run.out_path),
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+        "options": run.options,
         "total": c.total,
         "succeeded": c.succeeded,
         "failed": c.failed,
         "pending": c.pending,
         "prompt_tokens": c.prompt_tokens,
         "completion_tokens": c.completion_tokens,
+        "cost": run.cost,
     }
     if as_json:
         click.echo(json.dumps(data))
         return
-    click.echo(f"Run {run_row.id}: {run_row.jobs_path}")
-    click.echo(f"  created {run_row.created_at}, updated {run_row.updated_at}")
+    click.echo(f"Run {run.id}: {run.jobs_path}")
+    click.echo(f"  created {run.created_at}, updated {run.updated_at}")
     click.echo(f"  {c.total} jobs: {c.succeeded} succeeded, {c.failed} failed, {c.pending} pending")
-    click.echo(f"  tokens: {c.prompt_tokens:,} prompt, {c.completion_tokens:,} completion")
-    click.echo(f"  results: {run_row.out_path}")
+    cost = (
+        "unknown (a model has no price in config/models.toml)"
+        if run.cost is None
+        else (f"${run.cost:,.4f}")
+    )
+    click.echo(
+        f"  tokens: {c.prompt_tokens:,} prompt, {c.completion_tokens:,} completion; cost {cost}"
+    )
+    click.echo(f"  results: {run.out_path}")
 
 
 @click.command("export")
@@ -323,33 +324,13 @@ def status_command(run_id: int | None, db_path: Path, as_json: bool) -> None:
 def export_command(run_id: int, db_path: Path, out_path: Path | None) -> None:
     """Write a run's results (Batch output format, input order)."""
     with fanout_errors():
-        store = _existing_store(db_path)
-        try:
-            run_row = _pick_run(store, run_id)
-            c = store.counts(run_id)
-            target = out_path or Path(run_row.out_path)
-            n = export_results(store, run_row, target)
-        finally:
-            store.close()
+        run = open_run(db_path, run_id)
+        target = out_path or run.out_path
+        n = run.export(target)
     click.echo(f"Wrote {n} lines to {target}.", err=True)
-    if c.pending:
+    if run.counts.pending:
         click.echo(
-            f"Warning: {c.pending} jobs are not finished and have no line yet; rerun the "
-            "run's command to finish them.",
+            f"Warning: {run.counts.pending} jobs are not finished and have no line yet; rerun "
+            "the run's command to finish them.",
             err=True,
         )
-
-
-def _existing_store(db_path: Path) -> Store:
-    if not db_path.is_file():
-        raise UsageError(f"no state file at {db_path}")
-    return Store.open(db_path)
-
-
-def _pick_run(store: Store, run_id: int | None) -> RunRow:
-    run_row = store.latest_run() if run_id is None else store.get_run(run_id)
-    if run_row is None:
-        known = ", ".join(str(r.id) for r in store.runs()) or "none"
-        what = "no runs" if run_id is None else f"no run {run_id}"
-        raise UsageError(f"{what} in {store.path} (runs: {known})")
-    return run_row

@@ -153,3 +153,24 @@ def test_estimate_validates_and_prices_without_sending(tmp_path: Path) -> None:
     assert llama.seconds == pytest.approx(30 / 1800 * 60, rel=0.5)  # tier 2: 1,800 rpm
     with pytest.raises(fanout.JobFileInvalid, match=":2:"):
         fanout.estimate([{"prompt": "x"}, {"custom_id": "b"}], model=MODEL)
+
+
+def test_open_run_reads_a_finished_run_and_exports_it(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with pytest.raises(fanout.UsageError, match="no state file"):
+        fanout.open_run(db)
+    done = fanout.run_batch(
+        write_jobs(tmp_path / "j.jsonl", 8), model=MODEL, sim=_quiet_sim(), db=db, progress=False
+    )
+    run = fanout.open_run(db)
+    assert (run.id, run.counts, run.cost, run.stats.requests) == (
+        done.id,
+        done.counts,
+        done.cost,
+        0,
+    )
+    assert run.options["model"] == MODEL and run.options["target"] == "sim"
+    assert run.export(tmp_path / "again.jsonl") == 8
+    assert (tmp_path / "again.jsonl").read_text() == done.out_path.read_text()
+    with pytest.raises(fanout.UsageError, match=r"no run 9 .*\(runs: 1\)"):
+        fanout.open_run(db, 9)
