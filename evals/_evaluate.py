@@ -40,6 +40,7 @@ from runner import (
     prepare_run,
 )
 
+from ._errors import ScorerError
 from ._evalset import EvalItem, item_schema, job_body, read_evalset
 from ._extract import extract_result
 from ._judge import judge_body
@@ -47,12 +48,14 @@ from ._parallel import score_file
 from ._registry import get_scorer, scorer_names
 from ._report import write_report
 from ._results import ModelScore, compare, score_results
+from ._scorers import scorer_of
 from ._structured import item_pattern
 
 __all__ = [
     "Endpoint",
     "EvalRun",
     "Expectation",
+    "check_items",
     "check_scorer",
     "load_scores",
     "run_eval",
@@ -118,6 +121,22 @@ def check_scorer(scorer: str | None) -> None:
         raise UsageError(f"unknown scorer {scorer!r}; known: {', '.join(scorer_names())}")
 
 
+def check_items(evalset: Path, items: Sequence[EvalItem], scorer: str | None) -> None:
+    """Every scorer the items name or get resolves (a user's own imports), before any request.
+
+    Found after the requests, an unknown scorer makes a paid run unscoreable. Raises
+    `ScorerError` naming the eval set, the first item that uses the scorer, and why.
+    """
+    first: dict[str, EvalItem] = {}
+    for item in items:
+        first.setdefault(scorer_of(item, scorer), item)
+    for name, item in first.items():
+        try:
+            get_scorer(name)
+        except ScorerError as exc:
+            raise ScorerError(f"{evalset}: item {item.id!r}: {exc}; nothing was sent") from None
+
+
 def slug(model: str) -> str:
     """A model name as a file name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
@@ -164,6 +183,7 @@ async def run_eval(
     max_attempts: int = 6,
     timeout: float = 600.0,  # noqa: ASYNC109  (per request, as --timeout; not for the call)
     progress: bool = True,
+    new_run: bool = False,
     handle_signals: bool = False,
     catalog: Catalog | None = None,
     notify: Callable[[str], None] = _stderr,
@@ -174,12 +194,14 @@ async def run_eval(
     ``endpoint`` serves the requests. Raises `UsageError` (nothing sent) for a bad scorer,
     a repeated model, judge items without ``judge_model`` or an unknown tier;
     `EvalSetInvalid` for a bad eval set. An interrupted eval returns with ``interrupted``
-    set and no scores: the same call resumes.
+    set and no scores: the same call resumes. ``new_run`` starts each model's run over
+    (after the eval set or a request option changed).
     """
     evalset = Path(evalset)
     db_path = Path(db_path)
     check_scorer(scorer)
     items = read_evalset(evalset)
+    check_items(evalset, items, scorer)
     if not models:
         raise UsageError("give at least one model")
     if len(set(models)) != len(models):
@@ -223,6 +245,7 @@ async def run_eval(
             max_attempts=max_attempts,
             timeout=timeout,
             progress=progress,
+            new_run=new_run,
         )
         plans.append((model, opts))
     session = _Session(endpoint, catalog, handle_signals, notify)

@@ -87,6 +87,7 @@ async def aevaluate(
     max_attempts: int = 6,
     timeout: float = 600.0,  # noqa: ASYNC109  (per request, as --timeout; not for the call)
     progress: bool = True,
+    new_run: bool = False,
     notify: Callable[[str], None] = _stderr,
     _handle_signals: bool = False,
 ) -> EvalRun:
@@ -125,6 +126,7 @@ async def aevaluate(
         max_attempts=max_attempts,
         timeout=timeout,
         progress=progress,
+        new_run=new_run,
         handle_signals=_handle_signals,
         catalog=catalog,
         notify=notify,

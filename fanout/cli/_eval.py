@@ -68,6 +68,11 @@ __all__ = ["compare_command", "eval_command", "report_command", "score_command"]
 )
 @click.option("--judge-model", help="Model that grades items scored by 'judge' (by rubric).")
 @click.option("--no-progress", is_flag=True)
+@click.option(
+    "--new-run",
+    is_flag=True,
+    help="Start each model's run over, e.g. after the eval set or an option changed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def eval_command(
     evalset: Path,
@@ -90,6 +95,7 @@ def eval_command(
     stream: bool,
     judge_model: str | None,
     no_progress: bool,
+    new_run: bool,
     as_json: bool,
 ) -> None:
     """Run EVALSET on each --model, score the answers and compare the models.
@@ -119,6 +125,7 @@ def eval_command(
             max_attempts=max_attempts,
             timeout=timeout,
             progress=not no_progress,
+            new_run=new_run,
             notify=lambda message: click.echo(message, err=True),
         )
     if result.interrupted:

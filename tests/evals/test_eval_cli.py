@@ -226,6 +226,47 @@ def test_bad_eval_set_names_the_line_and_sends_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "s.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("scorer", "says"),
+    [("nope", "unknown scorer 'nope'"), ("no_such_module:fn", "cannot import 'no_such_module'")],
+)
+def test_an_item_scorer_that_does_not_resolve_stops_eval_before_anything_is_sent(
+    tmp_path: Path, scorer: str, says: str
+) -> None:
+    items = [{"id": f"i{n}", "input": f"{n}+1?", "target": n + 1} for n in range(5)]
+    items.append({"id": "bad", "input": "x", "target": "y", "scorer": scorer})
+    evalset = write(tmp_path / "e.jsonl", items)
+    code, output = fanout(
+        "eval", str(evalset), "--sim", "--model", LLAMA, "--db", str(tmp_path / "s.db")
+    )
+    assert code == 2, output
+    assert f"{evalset}: item 'bad': " in output and says in output
+    assert "nothing was sent" in output
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_eval_takes_new_run_after_the_eval_set_changed(tmp_path: Path) -> None:
+    evalset = write(tmp_path / "e.jsonl", [{"id": "a", "input": "1+1?", "target": 2}])
+    args = (
+        "eval",
+        str(evalset),
+        "--sim",
+        "--model",
+        LLAMA,
+        "--db",
+        str(tmp_path / "s.db"),
+        "--no-progress",
+        "--json",
+    )
+    assert fanout(*args)[0] == 0
+    write(tmp_path / "e.jsonl", [{"id": "a", "input": "2+2?", "target": 4}])
+    code, output = fanout(*args)
+    assert code == 2 and "--new-run" in output
+    code, output = fanout(*args, "--new-run")
+    assert code == 0, output
+    assert json.loads(output.splitlines()[-1])["models"][0]["n"] == 1
+
+
 def test_unknown_scorer_is_a_usage_error(tmp_path: Path) -> None:
     evalset = write(tmp_path / "e.jsonl", [{"id": "a", "input": "x", "target": 1}])
     results = write(tmp_path / "r.jsonl", [result("a", "Answer: 1")])
