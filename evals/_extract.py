@@ -42,10 +42,11 @@ A reply with several choices (a request with ``n`` > 1) is read choice by choice
 `extract_choices` / `extract_result_choices`; `extract` reads the first. Usage belongs to
 the whole response, so every choice's extraction carries the same token counts.
 
-Reasoning tokens come from ``usage.reasoning_tokens`` or
-``usage.completion_tokens_details.reasoning_tokens``; without either they are estimated
-from the reasoning text at `CHARS_PER_TOKEN` characters a token and flagged
-``reasoning_tokens_estimated`` (a reply with no reasoning text has 0, not estimated).
+Token counts are read by `runner.read_usage` (the engine's reader: what counts as a count, and
+where reasoning tokens may be); a count the server did not give is None. Reasoning tokens
+without a count are estimated from the reasoning text at `CHARS_PER_TOKEN` characters a
+token and flagged ``reasoning_tokens_estimated`` (a reply with no reasoning text has 0, not
+estimated).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from runner import UsageCounts, read_usage
 
 from ._frozen import builder
 
@@ -129,6 +132,7 @@ class Extraction:
 
 
 _extraction = builder(Extraction)  # Extraction(*every field), built fast (see _frozen)
+_NO_USAGE: UsageCounts = (None, None, None, None)  # a body without usage: every count unknown
 
 
 def extract(body: Mapping[str, Any], style: str = "auto") -> Extraction:
@@ -147,7 +151,7 @@ def extract_choices(body: Mapping[str, Any], style: str = "auto") -> list[Extrac
     choices = body.get("choices")
     if not isinstance(choices, list):
         return [Extraction(error=_body_error(body))]
-    usage = _Usage.of(body)  # the whole response's, the same for every choice
+    usage = read_usage(body) or _NO_USAGE  # the whole response's, for every choice
     if len(choices) == 1 and isinstance(choices[0], dict):  # the common case, n = 1
         return [_choice(choices[0], usage, style)]
     read = [c for c in choices if isinstance(c, dict)]
@@ -158,7 +162,7 @@ def extract_choices(body: Mapping[str, Any], style: str = "auto") -> list[Extrac
     return [_choice(c, usage, style) for c in read]
 
 
-def _choice(choice: Mapping[str, Any], usage: _Usage, style: str) -> Extraction:
+def _choice(choice: Mapping[str, Any], usage: UsageCounts, style: str) -> Extraction:
     finish = choice.get("finish_reason")
     finish = finish if isinstance(finish, str) else None
     message = choice.get("message")
@@ -181,15 +185,16 @@ def _choice(choice: Mapping[str, Any], usage: _Usage, style: str) -> Extraction:
     # A reply that called tools finished, whatever its (usually empty) text says.
     truncated = not calls and (inside or (finish == "length" and answer is None))
     reasoning = ("\n".join(t.strip() for t in thoughts if t.strip()) or None) if thoughts else None
-    reasoning_tokens, estimated = usage.reasoning(reasoning)
+    prompt_tokens, completion_tokens, _, counted = usage
+    reasoning_tokens, estimated = _reasoning_tokens(counted, reasoning)
     raw_logprobs = choice.get("logprobs")
     return _extraction(
         None if truncated else answer,
         reasoning,
         truncated,
         finish,
-        usage.prompt,
-        usage.completion,
+        prompt_tokens,
+        completion_tokens,
         reasoning_tokens,
         estimated,
         None,
@@ -319,42 +324,13 @@ def _text(content: object) -> str:
     return ""
 
 
-class _Usage:
-    """A response's ``usage``, read once for all its choices: prompt and completion tokens,
-    and the reasoning tokens it counted (None: to be estimated from each choice's text)."""
-
-    __slots__ = ("completion", "counted", "prompt")
-
-    def __init__(self, prompt: int | None, completion: int | None, counted: int | None) -> None:
-        self.prompt = prompt
-        self.completion = completion
-        self.counted = counted
-
-    @classmethod
-    def of(cls, body: Mapping[str, Any]) -> _Usage:
-        usage = body.get("usage")
-        usage = usage if isinstance(usage, dict) else {}
-        counted = _int(usage.get("reasoning_tokens"))
-        details = usage.get("completion_tokens_details")
-        if counted is None and isinstance(details, dict):
-            counted = _int(details.get("reasoning_tokens"))
-        return cls(_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), counted)
-
-    def reasoning(self, reasoning: str | None) -> tuple[int, bool]:
-        """(reasoning tokens, whether they were estimated) for a choice with this text."""
-        if self.counted is not None:
-            return self.counted, False
-        if reasoning is None:
-            return 0, False
-        return math.ceil(len(reasoning) / CHARS_PER_TOKEN), True
-
-
-def _int(value: object) -> int | None:
-    if type(value) is int:  # the common case, first
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
+def _reasoning_tokens(counted: int | None, reasoning: str | None) -> tuple[int, bool]:
+    """(reasoning tokens, whether they were estimated) for a choice with this text."""
+    if counted is not None:
+        return counted, False
+    if reasoning is None:
+        return 0, False
+    return math.ceil(len(reasoning) / CHARS_PER_TOKEN), True
 
 
 def _body_error(body: Mapping[str, Any]) -> str:

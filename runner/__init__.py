@@ -7,7 +7,7 @@ private.
 """
 
 from ._catalog import Catalog, Limits, ModelInfo
-from ._client import DEFAULT_BASE_URL, TRANSPORTS, ApiClient, Attempt, Usage
+from ._client import DEFAULT_BASE_URL, TRANSPORTS, ApiClient, Attempt
 from ._clock import Clock, FakeClock, SystemClock
 from ._engine import Engine, EngineSettings, RunStats
 from ._exceptions import (
@@ -35,6 +35,7 @@ from ._run import (
 )
 from ._schema import RunRow
 from ._store import JobOutcome, PendingJob, RunCounts, Store
+from ._usage import Usage, UsageCounts, read_usage
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -76,6 +77,7 @@ __all__ = [
     "Store",
     "SystemClock",
     "Usage",
+    "UsageCounts",
     "UsageError",
     "arun_jobs",
     "backend_options",
@@ -83,5 +85,6 @@ __all__ = [
     "classify_response",
     "export_results",
     "prepare_run",
+    "read_usage",
     "run_jobs",
 ]

@@ -12,8 +12,9 @@ request waits for a connection. The transport is swappable behind the same httpx
 
 `ApiClient.post` makes exactly one attempt and never raises for HTTP or transport trouble:
 it returns an `Attempt` carrying the retry `Decision` (see `_retry`), the raw body and the
-usage, and the caller decides what to do. The API key goes into the ``Authorization``
-header and nowhere else: not into any attribute, repr, message or record.
+usage (`Usage.from_body`, see `_usage`), and the caller decides what to do. The API key
+goes into the ``Authorization`` header and nowhere else: not into any attribute, repr,
+message or record.
 """
 
 from __future__ import annotations
@@ -27,33 +28,12 @@ import httpx
 from ._clock import Clock, SystemClock
 from ._retry import Action, Decision, classify_exception, classify_response
 from ._sse import StreamAssembler, StreamResult
+from ._usage import Usage
 
-__all__ = ["DEFAULT_BASE_URL", "TRANSPORTS", "ApiClient", "Attempt", "Usage", "make_transport"]
+__all__ = ["DEFAULT_BASE_URL", "TRANSPORTS", "ApiClient", "Attempt", "make_transport"]
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
 USER_AGENT = "fanout/0.1"
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    reasoning_tokens: int | None = None
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Usage | None:
-        raw = body.get("usage")
-        if not isinstance(raw, dict):
-            return None
-        prompt = _int(raw.get("prompt_tokens"))
-        completion = _int(raw.get("completion_tokens"))
-        total = _int(raw.get("total_tokens")) or prompt + completion
-        reasoning = raw.get("reasoning_tokens")
-        details = raw.get("completion_tokens_details")
-        if reasoning is None and isinstance(details, dict):
-            reasoning = details.get("reasoning_tokens")
-        return cls(prompt, completion, total, _int(reasoning) if reasoning is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,13 +194,3 @@ def make_transport(
     if choice == "httpx":
         return httpx.AsyncHTTPTransport(limits=limits)
     raise ValueError(f"unknown transport {choice!r} (choose from {', '.join(TRANSPORTS)})")
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    return 0

@@ -295,8 +295,8 @@ class Engine:
             else:
                 body_text = _as_json_text(last.body)
         if usage is not None:
-            self.stats.prompt_tokens += usage.prompt_tokens
-            self.stats.completion_tokens += usage.completion_tokens
+            self.stats.prompt_tokens += usage.prompt_tokens or 0  # None: not counted
+            self.stats.completion_tokens += usage.completion_tokens or 0
         return JobOutcome(
             id=job.id,
             status=status,
