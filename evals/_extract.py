@@ -8,15 +8,15 @@ them; see ``shared/reference/together-api.md`` section 6):
   it (Qwen3-Thinking-2507);
 - ``field``: ``message.reasoning`` (or ``reasoning_content``), ``content`` is the answer.
 
-`extract` applies one set of rules that is right for all three, in this order:
+`extract` applies one set of rules that is right for all three. Rules 1 to 3 are
+`runner.split_thinking`'s (the runner times a stream's first answer token by them too):
 
-1. Every complete ``<think>...</think>`` block is removed from the text (its inside is
-   reasoning).
-2. If a closing ``</think>`` is left without its opening tag, everything before the last
-   one is reasoning and the answer is what follows it.
-3. If an opening ``<think>`` is left that never closes, the reply ended inside its
-   thinking: there is no answer, and the reply is ``truncated``.
-4. With ``finish_reason: "length"`` and no answer text (the budget ran out inside the
+1. every complete ``<think>...</think>`` block is reasoning, removed from the text;
+2. before the last ``</think>`` left without its opening tag is reasoning, after it the
+   answer;
+3. an opening ``<think>`` that never closes means the reply ended inside its thinking:
+   no answer, and the reply is ``truncated``;
+4. with ``finish_reason: "length"`` and no answer text (the budget ran out inside the
    thinking, or right after it), the reply is ``truncated`` too: not answered, not wrong.
    With ``"length"`` after some answer text, the answer is kept and `Extraction.length`
    says it may be cut short.
@@ -53,12 +53,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner import UsageCounts, read_usage
+from runner import UsageCounts, read_usage, split_thinking
 
 from ._frozen import builder
 
@@ -76,9 +75,6 @@ __all__ = [
 
 REASONING_STYLES = ("none", "inline", "inline-no-open", "field", "auto")  # as runner's catalog
 CHARS_PER_TOKEN = 4  # rough, for English text with common BPE vocabularies
-
-_OPEN, _CLOSE = "<think>", "</think>"
-_BLOCK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 
 
 TokenLogprob = tuple[str, float | None]  # a token's text and its log probability (None: unknown)
@@ -177,7 +173,8 @@ def _choice(choice: Mapping[str, Any], usage: UsageCounts, style: str) -> Extrac
     field = source.get("reasoning") or source.get("reasoning_content")
     field = field if isinstance(field, str) and field.strip() else None
 
-    answer, thoughts, inside = _split(text, no_open=style == "inline-no-open")
+    answer, thoughts, _ = split_thinking(text, no_open=style == "inline-no-open")
+    inside = answer is None  # still thinking: rule 3, or inline-no-open without </think>
     if field is not None:
         thoughts.insert(0, field)
     answer = answer.strip() if answer is not None else None
@@ -235,34 +232,6 @@ def extract_result_choices(line: Mapping[str, Any], style: str = "auto") -> list
     else:
         reason = "no response body"
     return [Extraction(error=reason)]
-
-
-def _split(text: str, *, no_open: bool) -> tuple[str | None, list[str], bool]:
-    """(answer text or None, thinking parts, still inside the thinking) -- rules 1 to 3."""
-    if _CLOSE not in text:  # no block closes: the text is the answer, unless one opened
-        if no_open:
-            return None, [text], True
-        opened = text.find(_OPEN)
-        if opened < 0:
-            return text, [], False
-        return None, [text[opened + len(_OPEN) :]], True
-    thoughts: list[str] = []
-    if _OPEN in text:
-
-        def keep(match: re.Match[str]) -> str:
-            thoughts.append(match.group(1))
-            return ""
-
-        text = _BLOCK.sub(keep, text)
-    last = text.rfind(_CLOSE)
-    if last >= 0:
-        thoughts.insert(0, text[:last].replace(_CLOSE, "\n"))
-        text = text[last + len(_CLOSE) :]
-    opened = text.find(_OPEN)
-    if opened >= 0:
-        thoughts.append(text[opened + len(_OPEN) :])
-        return None, thoughts, True
-    return text, thoughts, False
 
 
 def _tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:

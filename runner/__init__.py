@@ -35,6 +35,7 @@ from ._run import (
 )
 from ._schema import RunRow
 from ._store import JobOutcome, PendingJob, RunCounts, Store
+from ._think import split_thinking
 from ._usage import Usage, UsageCounts, read_usage
 
 __all__ = [
@@ -87,4 +88,5 @@ __all__ = [
     "prepare_run",
     "read_usage",
     "run_jobs",
+    "split_thinking",
 ]

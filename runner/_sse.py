@@ -34,8 +34,9 @@ chunk that carried any text (content, reasoning or a tool-call piece). ``first_a
 the chunk that carried the first character of the *answer* of choice 0: found after the
 stream ends, when the content is known whole, because a model that thinks inline without an
 opening tag (Qwen3-Thinking-2507) only reveals that its first words were thinking when
-``</think>`` arrives. The answer starts after the last ``</think>``; with no thinking tag it
-is the first non-blank character of the content, or the first tool-call piece.
+``</think>`` arrives. The answer is what `split_thinking` (the eval stage's rules) calls
+the answer, its first non-blank character counted; or the first tool-call piece, if that
+came first. Content that never leaves its thinking has no answer time from its text.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._think import split_thinking
+
 __all__ = ["StreamAssembler", "StreamResult"]
 
-_CLOSE_THINK = "</think>"
 _CHOICE_KEYS = frozenset(
     {"index", "delta", "text", "logprobs", "top_logprobs", "finish_reason", "error"}
 )
@@ -323,18 +325,9 @@ class StreamAssembler:
         choice = self._choices.get(0)
         if choice is None:
             return None
-        content = "".join(choice.content)
-        cut = content.rfind(_CLOSE_THINK)
-        if cut >= 0:
-            start = cut + len(_CLOSE_THINK)
-        elif content.lstrip().startswith("<think>"):
-            start = len(content)  # thinking never closed: no answer
-        else:
-            start = 0
-        while start < len(content) and content[start].isspace():
-            start += 1
+        _, _, start = split_thinking("".join(choice.content))
         text_at = None
-        if start < len(content):
+        if start is not None:  # the chunk that carried the answer's first character
             text_at = next((t for length, t in choice.marks if length > start), None)
         tool_at = choice.first_tool_at
         if text_at is None or tool_at is None:
