@@ -24,7 +24,7 @@ them; see ``shared/reference/together-api.md`` section 6):
 The style matters only where the text alone is ambiguous: a reply with no tags at all is
 the answer, except for an ``inline-no-open`` model, whose reply without ``</think>`` never
 left its thinking (no answer; truncated). Tags are matched exactly (lower case), as the
-models emit them.
+models emit them. `REASONING_STYLES` is the runner's (the catalog's) list of styles.
 
 Tool calls (``message.tool_calls``, Together's and OpenAI's shape
 ``[{"id", "type": "function", "function": {"name", "arguments": "<JSON text>"}}]``, or
@@ -57,7 +57,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner import UsageCounts, read_usage, split_thinking
+from runner import REASONING_STYLES, UsageCounts, read_usage, split_thinking
 
 from ._frozen import builder
 
@@ -73,7 +73,6 @@ __all__ = [
     "extract_result_choices",
 ]
 
-REASONING_STYLES = ("none", "inline", "inline-no-open", "field", "auto")  # as runner's catalog
 CHARS_PER_TOKEN = 4  # rough, for English text with common BPE vocabularies
 
 

@@ -6,7 +6,7 @@ for those who assemble a run themselves: `prepare_run` finds or imports a run in
 private.
 """
 
-from ._catalog import Catalog, Limits, ModelInfo
+from ._catalog import REASONING_STYLES, Catalog, Limits, ModelInfo
 from ._client import DEFAULT_BASE_URL, TRANSPORTS, ApiClient, Attempt
 from ._clock import Clock, FakeClock, SystemClock
 from ._engine import Engine, EngineSettings, RunStats
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "LOOPS",
     "LOOP_ENV",
+    "REASONING_STYLES",
     "TRANSPORTS",
     "Action",
     "AdaptiveLimiter",

@@ -203,10 +203,13 @@ def test_unknown_style_is_refused() -> None:
         extract(chat("x"), style="think")
 
 
-def test_styles_match_the_model_catalog() -> None:
-    from runner._catalog import REASONING_STYLES as CATALOG_STYLES
+def test_styles_are_the_model_catalogs() -> None:
+    import runner
 
-    assert REASONING_STYLES == CATALOG_STYLES
+    assert REASONING_STYLES is runner.REASONING_STYLES  # one list, the catalog's
+    assert set(REASONING_STYLES) == {"none", "inline", "inline-no-open", "field", "auto"}
+    for style in REASONING_STYLES:
+        extract(chat("x"), style=style)  # every style the catalog allows is read
 
 
 def test_result_line_ok() -> None:
