@@ -116,13 +116,16 @@ class EvalEndpoint:
     """An eval's `evals.Endpoint`: the target's server, or a simulator that plays the models.
 
     Played, each model answers at the accuracy ``config/models.toml`` states for it (by
-    difficulty) and shows its reasoning in the style the catalog gives it; the simulator
-    learns each item's right answer from the eval's `evals.Expectation` records.
+    difficulty) and shows its reasoning in the style the catalog gives it; a model the
+    catalog gives no table (reasoning ``auto``) takes the catalog's ``[sim.reasoning]`` or
+    ``[sim.direct]`` row, as the simulator plays it reasoning or not. The simulator learns
+    each item's right answer from the eval's `evals.Expectation` records.
     """
 
     target: Target
     accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
     styles: dict[str, Any] = field(default_factory=dict)
+    default_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
@@ -138,7 +141,7 @@ class EvalEndpoint:
             for m in models
             if catalog.model(m).reasoning in togethersim.REASONING_STYLES
         }
-        return cls(target, accuracy, styles)
+        return cls(target, accuracy, styles, dict(catalog.sim_rows))
 
     @contextmanager
     def serving(self, expectations: Iterable[Expectation]) -> Iterator[tuple[str, str | None]]:
@@ -163,6 +166,7 @@ class EvalEndpoint:
             seed=1,
             accuracy=self.accuracy,
             styles=self.styles,
+            default_accuracy=self.default_accuracy,
         )
         with togethersim.SimServer(config).run_in_thread() as url:
             yield url, None

@@ -173,13 +173,19 @@ class Catalog:
             )
         sim_rows = {}
         for kind, table in raw_models.get("sim", {}).items():
+            if kind not in ("reasoning", "direct"):
+                raise ConfigError(
+                    f"{models_path}: [sim.{kind}]: the rows are sim.reasoning and sim.direct"
+                )
             checked = _accuracy(models_path, f"sim.{kind}", table)
             if checked is not None:
                 sim_rows[str(kind)] = checked
         return cls(tiers, classes, models, defaults, sim_rows)
 
     def sim_accuracy(self, name: str) -> dict[str, float] | None:
-        """The simulator's stated accuracy by difficulty for ``name`` (None: its default)."""
+        """The simulator's stated accuracy by difficulty for ``name``: its own table, else the
+        ``[sim.reasoning]`` or ``[sim.direct]`` row (`sim_rows`) by its reasoning style; None
+        for ``auto``, which the simulator decides (and takes the row from `sim_rows`)."""
         info = self.model(name)
         if info.sim_accuracy is not None:
             return info.sim_accuracy

@@ -8,10 +8,12 @@ scorer, difficulty and choices), the simulator answers eval prompts instead of b
   the first (``n > 1``), the sample number; so a rerun gets the same answers, two models get
   independent draws, and the samples of one request are independent draws (pass@k and
   majority votes mean something). Sample 0 is drawn exactly as a single reply always was.
-  The accuracy is a stated parameter (:data:`REASONING` and :data:`DIRECT` by default; a
-  model reasons if its name says so, as in :func:`._inference.reasoning_style`). The demo's
-  numbers are therefore *simulated* and known in advance: that is what lets a test check
-  the statistics end to end.
+  The accuracy is a stated parameter: the table by difficulty that the simulator's config
+  gives (``SimConfig.accuracy`` for the model, else ``SimConfig.default_accuracy`` for a
+  reasoning or a direct model; ``fanout`` passes the tables of ``config/models.toml``, their
+  one home). Without one every item is a coin flip (:data:`FALLBACK_ACCURACY`), a neutral
+  value that states nothing. The demo's numbers are therefore *simulated* and known in
+  advance: that is what lets a test check the statistics end to end.
 * **A wrong answer** is a plausible one: a number off by a little, another choice letter,
   a date a day or a month off, JSON with a field missing (breaking its schema).
 * **The final line** varies its form the way real models do (``Answer: 42``,
@@ -60,10 +62,16 @@ from ._regex import Draws, sample_match
 from ._request import OutputFormat, Tool
 from ._schema import break_instance, instance
 
-__all__ = ["DIRECT", "REASONING", "AnswerKey", "AnswerSpec", "EvalReply", "eval_reply", "key_of"]
+__all__ = [
+    "FALLBACK_ACCURACY",
+    "AnswerKey",
+    "AnswerSpec",
+    "EvalReply",
+    "eval_reply",
+    "key_of",
+]
 
-REASONING = {"easy": 0.97, "medium": 0.9, "hard": 0.8}
-DIRECT = {"easy": 0.92, "medium": 0.72, "hard": 0.42}
+FALLBACK_ACCURACY = 0.5  # no table stated (or none for the difficulty): a coin flip
 RAMBLE_RATE = 0.04
 RAMBLE_WORDS = 4000
 RIGHT_CONFIDENCE = (0.60, 0.99)  # P(answer token) ~ U(low, high) for a right answer
@@ -148,16 +156,18 @@ def eval_reply(
 ) -> EvalReply:
     """The reply of ``model`` to an eval prompt, for choice number ``sample``.
 
-    ``tools`` and ``output`` are the request's offered tools and ``response_format``: wrong
-    tool calls pick among the tools, and constrained output is answered bare.
+    ``accuracy`` is the chance of a right answer by difficulty (a difficulty it leaves out
+    takes its ``medium``); None or empty: `FALLBACK_ACCURACY`. ``tools`` and ``output`` are
+    the request's offered tools and ``response_format``: wrong tool calls pick among the
+    tools, and constrained output is answered bare.
     """
     salt = () if sample == 0 else (f"sample {sample}",)
 
     def unit(what: str) -> float:
         return _unit(str(seed), model, prompt_key, what, *salt)
 
-    table = accuracy or (REASONING if reasons else DIRECT)
-    p = table.get(spec.difficulty, table.get("medium", 0.5))
+    table = accuracy or {}
+    p = table.get(spec.difficulty, table.get("medium", FALLBACK_ACCURACY))
     correct = unit("right") < p
     low, high = RIGHT_CONFIDENCE if correct else WRONG_CONFIDENCE
     confidence = low + (high - low) * unit("confidence")

@@ -301,6 +301,10 @@ class SimApp:
             if not request.calls_tool:  # tool_choice none, or the tool result is in
                 spec = None  # the model answers in words
         style = self.config.styles.get(request.model) or reasoning_style(request.model)
+        reasons = request.endpoint == CHAT and style != "none"
+        accuracy = self.config.accuracy.get(request.model) or self.config.default_accuracy.get(
+            "reasoning" if reasons else "direct"
+        )
         samples = []
         for index in range(request.n):
             reply = None
@@ -310,8 +314,8 @@ class SimApp:
                     request.model,
                     sig,
                     seed=self.config.seed,
-                    reasons=request.endpoint == CHAT and style != "none",
-                    accuracy=self.config.accuracy.get(request.model),
+                    reasons=reasons,
+                    accuracy=accuracy,
                     sample=index,
                     tools=request.tools,
                     output=request.output,

@@ -41,6 +41,15 @@ def parse_latency(spec: str) -> tuple[float, float]:
 
 
 ModelLimit = tuple[float | None, float | None]  # (rpm, tpm); None = the global value
+ACCURACY_KINDS = ("reasoning", "direct")  # the tables of SimConfig.default_accuracy
+
+
+def _check_accuracy(name: str, table: object) -> None:
+    if not isinstance(table, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+        for v in table.values()
+    ):
+        raise ValueError(f"{name} must map difficulties to accuracies in [0, 1], got {table!r}")
 
 
 def _check_rate(name: str, value: float | None) -> None:
@@ -123,9 +132,12 @@ class SimConfig:
     answers: AnswerKey | None = field(default=None, hash=False)  # eval prompts it can answer
     token_seconds: float = 0.0  # extra latency per completion token (thinking takes time)
     # Per model: accuracy by difficulty on answer-key prompts, and how it shows reasoning
-    # ("none", "field", "inline", "inline-no-open"); models not named use the defaults.
+    # ("none", "field", "inline", "inline-no-open"); a model not named gets its style from
+    # its name and its accuracy from default_accuracy: the "reasoning" table if it reasons,
+    # the "direct" one if not; without that table, a coin flip (_answers.FALLBACK_ACCURACY).
     accuracy: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
     styles: dict[str, ReasoningStyle] = field(default_factory=dict, hash=False)
+    default_accuracy: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         low, high = self.latency
@@ -159,3 +171,11 @@ class SimConfig:
                 raise ValueError(f"model_limits[{model!r}] sets neither rpm nor tpm")
             limits[model] = (rpm, tpm)
         object.__setattr__(self, "model_limits", limits)  # a private copy: the config is frozen
+        for kind, table in self.default_accuracy.items():
+            if kind not in ACCURACY_KINDS:
+                raise ValueError(
+                    f"default_accuracy keys are {' and '.join(ACCURACY_KINDS)}, got {kind!r}"
+                )
+            _check_accuracy(f"default_accuracy[{kind!r}]", table)
+        for model, table in self.accuracy.items():
+            _check_accuracy(f"accuracy[{model!r}]", table)

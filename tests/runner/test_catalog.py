@@ -55,6 +55,8 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
         Catalog.load(write_config(tmp_path, good_tiers, '[models."m"]\nclass = "fast"\n'))
     with pytest.raises(ConfigError, match="sim_accuracy must map"):
         Catalog.load(write_config(tmp_path, good_tiers, '[models."m"]\nsim_accuracy = {a = 2}\n'))
+    with pytest.raises(ConfigError, match=r"\[sim.fast\]: the rows are sim.reasoning and"):
+        Catalog.load(write_config(tmp_path, good_tiers, "[sim.fast]\neasy = 0.5\n"))
     with pytest.raises(ConfigError, match="missing"):
         Catalog.load(tmp_path / "nowhere")
 

@@ -10,9 +10,9 @@ import statistics
 from typing import Any
 
 from evals._jsonschema import schema_errors
+from runner import Catalog
 from togethersim import SimConfig
 from togethersim._answers import (
-    DIRECT,
     NO_CALL_TEXT,
     AnswerKey,
     AnswerSpec,
@@ -22,6 +22,8 @@ from togethersim._app import SimApp
 from togethersim._request import OutputFormat, Tool
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+ROWS = Catalog.load().sim_rows  # the tables fanout gives the simulator (config/models.toml)
+DIRECT = ROWS["direct"]
 WEATHER_PARAMS = {
     "type": "object",
     "properties": {
@@ -53,7 +55,7 @@ TICKET_TARGET = {"priority": "high", "customer": {"name": "Ada", "age": 36}, "ta
 
 
 def app_for(*pairs: tuple[str, AnswerSpec], seed: int = 1) -> SimApp:
-    return SimApp(SimConfig(answers=AnswerKey.build(pairs), seed=seed))
+    return SimApp(SimConfig(answers=AnswerKey.build(pairs), seed=seed, default_accuracy=ROWS))
 
 
 def ask(app: SimApp, prompt: str, model: str = MODEL, **extra: Any) -> dict[str, Any]:
@@ -229,7 +231,7 @@ def test_sample_zero_is_the_single_reply_and_samples_are_independent() -> None:
         assert several["choices"][0] == single["choices"][0]
         for k, choice in enumerate(several["choices"]):
             per_sample[k][i] = eval_reply(
-                spec, MODEL, _sig(prompt), seed=1, reasons=False, sample=k
+                spec, MODEL, _sig(prompt), seed=1, reasons=False, accuracy=DIRECT, sample=k
             ).correct
             assert choice["message"]["content"].endswith(("7", "7}", "7.")) == per_sample[k][i]
     p = DIRECT["hard"]
