@@ -18,6 +18,15 @@ The math, for ``rate`` units per second and ``capacity`` units at most:
 * ``refund(x)`` adds ``x`` (capped at the capacity); a negative ``x`` is a debt;
 * ``set_rate(r)`` brings the level up to date at the old rate first, then changes the rate
   and capacity (``capacity = max(1, r * burst_seconds)``) and clips the level to it.
+
+The simulator has a ``TokenBucket`` too (``togethersim/_ratelimit.py``), with the same refill
+arithmetic but another job: it is the server enforcing a limit, this is the client pacing
+itself under one. So the accounting differs where the two sides do: the server charges at
+most its capacity and never goes into debt (a request is admitted or refused), and gives
+back the unused completion budget; this bucket takes the whole cost into debt so that the
+long-run rate holds, takes refunds and debts from the real ``usage``, and lowers its level
+to what the server's headers say is left. They are two models, not a copy, and they cannot
+share code anyway: the simulator imports nothing of ours and the runner never imports it.
 """
 
 from __future__ import annotations

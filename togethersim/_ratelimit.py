@@ -77,7 +77,15 @@ FALLBACK_CAP_RPM = 6000.0  # the dynamic cap when neither it nor an rpm is confi
 
 
 class TokenBucket:
-    """A bucket that refills at ``rate`` units per second up to ``max(1, burst * rate)``."""
+    """A bucket that refills at ``rate`` units per second up to ``max(1, burst * rate)``.
+
+    The server's side of a limit: a request is admitted or refused, the charge is capped at
+    the capacity (no debt), and a refund returns an unused budget. The runner's
+    ``TokenBucket`` (``runner/_bucket.py``) refills the same way but models the client
+    pacing itself (a cost above the capacity goes into debt, levels follow the server's
+    headers); this is not a copy of it, and could not import it: the simulator imports
+    nothing of ours by design.
+    """
 
     __slots__ = ("rate", "capacity", "burst", "_level", "_stamp")
 
