@@ -21,8 +21,9 @@ from _common import MODEL, ROOT, write_jobs
 
 sys.path.insert(0, str(ROOT))
 
-from runner import JobOutcome, Store  # noqa: E402
+from runner import Store  # noqa: E402
 from runner._run import RunOptions, prepare_run  # noqa: E402
+from runner._store import JobOutcome  # noqa: E402
 
 BODY = json.dumps(
     {

@@ -2,14 +2,14 @@
 
 A user imports :mod:`fanout`; this is the engine's own public face, for the eval stage and
 for those who assemble a run themselves: `prepare_run` finds or imports a run in a `Store`,
-`arun_jobs` (or `run_jobs` on a new loop) sends what is unfinished. Everything else is
-private.
+`arun_jobs` (or `run_jobs` on a new loop) sends what is unfinished. The engine's parts
+(the client, the limiter, the worker pool, the clock) are private: their tests import them
+from their modules.
 """
 
 from ._catalog import REASONING_STYLES, Catalog, Limits, ModelInfo
-from ._client import DEFAULT_BASE_URL, TRANSPORTS, ApiClient, Attempt
-from ._clock import Clock, FakeClock, SystemClock
-from ._engine import Engine, EngineSettings, RunStats
+from ._client import DEFAULT_BASE_URL, TRANSPORTS
+from ._engine import RunStats
 from ._exceptions import (
     ConfigError,
     FanoutError,
@@ -19,9 +19,7 @@ from ._exceptions import (
     StateError,
     UsageError,
 )
-from ._limiter import AdaptiveLimiter, Cost, Limiter, ModelView, NoLimit, Permit
 from ._lock import StateLock
-from ._retry import Action, Backoff, Decision, classify_exception, classify_response
 from ._run import (
     LOOP_ENV,
     LOOPS,
@@ -34,7 +32,7 @@ from ._run import (
     run_jobs,
 )
 from ._schema import RunRow
-from ._store import JobOutcome, PendingJob, RunCounts, Store
+from ._store import RunCounts, Store
 from ._think import split_thinking
 from ._usage import Usage, UsageCounts, read_usage
 
@@ -44,29 +42,12 @@ __all__ = [
     "LOOP_ENV",
     "REASONING_STYLES",
     "TRANSPORTS",
-    "Action",
-    "AdaptiveLimiter",
-    "ApiClient",
-    "Attempt",
-    "Backoff",
     "Catalog",
-    "Clock",
     "ConfigError",
-    "Cost",
-    "Decision",
-    "Engine",
-    "EngineSettings",
-    "FakeClock",
     "FanoutError",
     "JobFileInvalid",
-    "JobOutcome",
-    "Limiter",
     "Limits",
     "ModelInfo",
-    "ModelView",
-    "NoLimit",
-    "PendingJob",
-    "Permit",
     "RunAborted",
     "RunCounts",
     "RunMismatch",
@@ -77,14 +58,11 @@ __all__ = [
     "StateError",
     "StateLock",
     "Store",
-    "SystemClock",
     "Usage",
     "UsageCounts",
     "UsageError",
     "arun_jobs",
     "backend_options",
-    "classify_exception",
-    "classify_response",
     "export_results",
     "prepare_run",
     "read_usage",

@@ -28,17 +28,12 @@ from evals import EvalSetInvalid, read_evalset
 from fanout.cli import main
 from jobs import CHAT, Defaults, Job, JobFile, LineError
 from jobs._format import MAX_CUSTOM_ID
-from runner import (
-    Action,
-    ApiClient,
-    Attempt,
-    Engine,
-    EngineSettings,
-    FakeClock,
-    JobFileInvalid,
-    NoLimit,
-    Store,
-)
+from runner import JobFileInvalid, Store
+from runner._client import ApiClient, Attempt
+from runner._clock import FakeClock
+from runner._engine import Engine, EngineSettings
+from runner._limiter import NoLimit
+from runner._retry import Action
 
 BAD = Path(__file__).parent / "data" / "bad"
 D = Defaults(model="m")

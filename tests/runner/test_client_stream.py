@@ -16,7 +16,10 @@ import httpx
 import pytest
 
 from jobs import Defaults, JobFile
-from runner import ApiClient, Engine, EngineSettings, NoLimit, Store
+from runner import Store
+from runner._client import ApiClient
+from runner._engine import Engine, EngineSettings
+from runner._limiter import NoLimit
 from runner._retry import Action
 
 SSE = {"content-type": "text/event-stream;charset=utf-8"}

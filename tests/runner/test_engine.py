@@ -16,8 +16,11 @@ import httpx
 import pytest
 
 from jobs import Defaults, JobFile
-from runner import ApiClient, Engine, EngineSettings, FakeClock, NoLimit, Store, SystemClock
-from runner._client import Attempt
+from runner import Store
+from runner._client import ApiClient, Attempt
+from runner._clock import FakeClock, SystemClock
+from runner._engine import Engine, EngineSettings
+from runner._limiter import NoLimit
 from runner._store import JobOutcome
 
 Handler = Callable[[str, int], httpx.Response]  # (prompt, attempt number) -> response

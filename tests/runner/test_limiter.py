@@ -6,8 +6,10 @@ import anyio
 import httpx
 import pytest
 
-from runner import AdaptiveLimiter, Cost, FakeClock, Limits
+from runner import Limits
+from runner._adaptive import AdaptiveLimiter, Cost
 from runner._bucket import TokenBucket
+from runner._clock import FakeClock
 from runner._ratelimit import parse_rate_headers
 
 # -- bucket math ---------------------------------------------------------------------------

@@ -8,8 +8,14 @@ import random
 import httpx
 import pytest
 
-from runner import Action, Backoff, Decision, classify_exception, classify_response
-from runner._retry import parse_retry_after
+from runner._retry import (
+    Action,
+    Backoff,
+    Decision,
+    classify_exception,
+    classify_response,
+    parse_retry_after,
+)
 
 H = httpx.Headers
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from jobs import Defaults, JobFile
-from runner import JobFileInvalid, JobOutcome, StateError, Store
+from runner import JobFileInvalid, StateError, Store
 from runner._schema import MIGRATIONS, JobRow, RunRow
-from runner._store import IMPORT_CHUNK
+from runner._store import IMPORT_CHUNK, JobOutcome
 
 
 def write_jobs(path: Path, lines: list[object]) -> Path:

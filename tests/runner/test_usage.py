@@ -15,17 +15,12 @@ import pytest
 
 from evals import extract
 from jobs import Defaults, JobFile
-from runner import (
-    Action,
-    ApiClient,
-    Engine,
-    EngineSettings,
-    FakeClock,
-    NoLimit,
-    Store,
-    Usage,
-    read_usage,
-)
+from runner import Store, Usage, read_usage
+from runner._client import ApiClient
+from runner._clock import FakeClock
+from runner._engine import Engine, EngineSettings
+from runner._limiter import NoLimit
+from runner._retry import Action
 from runner._usage import token_count
 
 
