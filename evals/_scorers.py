@@ -227,7 +227,7 @@ def json_scorer(answer: str | None, item: EvalItem) -> Score:
     value, text = found
     schema = item.metadata.get("schema")
     if schema is not None:
-        errors = schema_errors(value, schema)
+        errors = _checked(value, schema, item)
         if errors:
             return Score.of(False, text, "schema: " + "; ".join(errors))
     mode = item.metadata.get("json_match", "value")
@@ -239,6 +239,14 @@ def json_scorer(answer: str | None, item: EvalItem) -> Score:
         if json_equal(value, _target_json(target, item.id)):
             return Score.of(True, text, "equals the target")
     return Score.of(False, text, "valid JSON, but not the target")
+
+
+def _checked(value: Any, schema: Any, item: EvalItem) -> list[str]:
+    """`schema_errors`, with the item named when its schema is at fault."""
+    try:
+        return schema_errors(value, schema)
+    except ScorerError as exc:
+        raise ScorerError(f"item {item.id!r}: {exc}") from exc
 
 
 def _show(item: EvalItem) -> str:

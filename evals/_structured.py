@@ -30,9 +30,9 @@ from typing import Any
 
 from ._errors import ScorerError
 from ._evalset import EvalItem, item_schema
-from ._jsonschema import json_equal, schema_errors
+from ._jsonschema import json_equal
 from ._registry import Score, register_scorer
-from ._scorers import _FENCE, _compile, _show
+from ._scorers import _FENCE, _checked, _compile, _show
 
 __all__ = ["item_pattern"]
 
@@ -113,7 +113,7 @@ def json_schema(answer: str | None, item: EvalItem) -> Score:
     if value is _BAD:
         return Score.of(False, None, "not valid JSON")
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    errors = schema_errors(value, schema)
+    errors = _checked(value, schema, item)
     if errors:
         return Score.of(False, text, "invalid: " + "; ".join(errors))
     reason = "valid for the schema"

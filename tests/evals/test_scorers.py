@@ -293,10 +293,12 @@ def test_json_not_found_is_unparsed() -> None:
     assert run("json", "name: Ann, age: 31", item("{}")).unparsed
 
 
-def test_json_unsupported_schema_keyword_is_refused() -> None:
-    it = item("{}", metadata={"schema": {"patternProperties": {"^x": {"type": "string"}}}})
-    with pytest.raises(ScorerError, match="'patternProperties'"):
-        run("json", "{}", it)
+def test_json_schema_keywords_beyond_the_old_subset_are_checked() -> None:
+    schema = {"patternProperties": {"^x": {"type": "string"}}}
+    it = item("{}", metadata={"schema": schema, "json_match": "valid"})
+    assert run("json", '{"xa": "s", "b": 1}', it).correct
+    score = run("json", '{"xa": 1}', it)
+    assert not score.correct and score.reason == "schema: $.xa: expected string, got integer"
 
 
 def test_json_target_that_is_not_json_says_what_to_do() -> None:
