@@ -65,11 +65,14 @@ def schema_errors(instance: Any, schema: Any, *, limit: int = 5) -> list[str]:
         return []
     errors = [f"{where}: {value} is not a JSON number" for where, value in odd]
     seen = {where for where, _ in odd}
-    for error in validator.iter_errors(instance):
-        if len(errors) >= limit:
-            break
-        if _path(error.instance_path) not in seen:
-            errors.append(_worded(error, instance))
+    try:
+        for error in validator.iter_errors(instance):
+            if len(errors) >= limit:
+                break
+            if _path(error.instance_path) not in seen:
+                errors.append(_worded(error, instance))
+    except ValueError:  # its errors carry the value, which it converts only 256 levels deep
+        errors.append("$: invalid, and nested too deep to say where")
     return errors[:limit]
 
 

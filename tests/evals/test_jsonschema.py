@@ -216,6 +216,17 @@ def test_nan_and_infinity_are_not_json_numbers() -> None:
     assert schema_errors({"x": 1.5}, schema) == []
 
 
+def test_a_deeply_nested_answer_is_judged() -> None:
+    deep = json.loads("[" * 900 + "]" * 900)  # json reads up to about 1,000 levels
+    assert schema_errors(deep, {"type": "array", "items": {"$ref": "#"}}) == []
+    assert schema_errors(deep, {"items": {"type": "string"}}) == [
+        "$: invalid, and nested too deep to say where"
+    ]
+    assert schema_errors([deep, 1], {"prefixItems": [{}, {"type": "string"}]}) == [
+        "$[1]: expected string, got integer"
+    ]
+
+
 def test_one_validator_per_schema() -> None:
     _compiled.cache_clear()
     schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {}}}
