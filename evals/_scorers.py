@@ -68,6 +68,9 @@ _JSON_START = re.compile(r"[{\[]")
 _MAX_JSON_STARTS = 20  # embedded JSON: how many '{'/'[' to try decoding from
 _JSON_FIRST = frozenset('{["-0123456789tfnNI')  # how a JSON text may start (NaN, Infinity too)
 _DECODER = json.JSONDecoder()
+# What json.loads raises on text it cannot read: JSONDecodeError (a ValueError), ValueError for
+# an integer past Python's 4,300 digits, RecursionError for nesting past about 1,000 levels
+_UNREADABLE = (ValueError, RecursionError)
 
 
 def score_answer(answer: str | None, item: EvalItem, scorer: str | None = None) -> Score:
@@ -333,8 +336,8 @@ def _parsed_json(target: str) -> Any:
     """A JSON target, parsed once per distinct text (many items share a target)."""
     try:
         return json.loads(target)
-    except json.JSONDecodeError as exc:
-        return _BadJson(exc.msg)
+    except _UNREADABLE as exc:
+        return _BadJson(exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc))
 
 
 def _find_json(text: str) -> tuple[Any, str] | None:
@@ -344,20 +347,20 @@ def _find_json(text: str) -> tuple[Any, str] | None:
         for body in reversed(_FENCE.findall(text)):
             try:
                 return json.loads(body), body.strip()
-            except json.JSONDecodeError:
+            except _UNREADABLE:
                 continue
     stripped = text.strip()
     if stripped[:1] in _JSON_FIRST:  # else json.loads fails: skip building its error
         try:
             return json.loads(stripped), stripped
-        except json.JSONDecodeError:
+        except _UNREADABLE:
             pass
     for i, start in enumerate(_JSON_START.finditer(text)):
         if i == _MAX_JSON_STARTS:
             break
         try:
             value, end = _DECODER.raw_decode(text, start.start())
-        except json.JSONDecodeError:
+        except _UNREADABLE:
             continue
         return value, text[start.start() : end]
     return None

@@ -32,7 +32,7 @@ from ._errors import ScorerError
 from ._evalset import EvalItem, item_schema
 from ._jsonschema import json_equal
 from ._registry import Score, register_scorer
-from ._scorers import _FENCE, _checked, _compile, _show
+from ._scorers import _FENCE, _UNREADABLE, _checked, _compile, _show
 
 __all__ = ["item_pattern"]
 
@@ -181,7 +181,7 @@ def _arguments(text: str) -> Any:
         return {}  # some servers send "" for a call without arguments
     try:
         return json.loads(text, parse_constant=_refuse)
-    except (json.JSONDecodeError, ValueError):
+    except _UNREADABLE:
         return _BAD
 
 
@@ -225,7 +225,7 @@ def _whole_json(answer: str) -> Any:
     for text in (answer.strip(), *reversed(_FENCE.findall(answer))):
         try:
             return json.loads(text, parse_constant=_refuse)
-        except (json.JSONDecodeError, ValueError):
+        except _UNREADABLE:
             continue
     return _BAD
 
@@ -235,7 +235,7 @@ def _json_target(target: Any) -> Any:
         return target
     try:
         return json.loads(target)
-    except json.JSONDecodeError:
+    except _UNREADABLE:
         return _BAD
 
 

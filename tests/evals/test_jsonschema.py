@@ -12,9 +12,8 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel, Field
 
-from evals import EvalItem, ScorerError
+from evals import EvalItem, Extraction, ScorerError, ToolCall, score_answer, score_extraction
 from evals._jsonschema import _compiled, schema_errors
-from evals._scorers import score_answer
 from fanout.cli import main
 
 BIG = 10**400  # past a float's range (about 1.8e308): float(BIG) raises OverflowError
@@ -50,6 +49,26 @@ def test_an_answer_with_a_huge_integer_is_scored_not_crashed() -> None:
     answer = json.dumps({"count": BIG})
     same = EvalItem(id="same", input="?", target=answer, scorer="json")
     assert score_answer(answer, same).correct
+
+
+@pytest.mark.parametrize(
+    "unreadable",
+    ['{"count": ' + "9" * 5000 + "}", "[" * 100_000],  # past int's 4,300 digits; past recursion
+)
+def test_json_that_python_cannot_read_is_no_json_not_a_crash(unreadable: str) -> None:
+    schema = {"type": "object"}
+    plain = EvalItem(id="j", input="?", target="{}", scorer="json", metadata={"schema": schema})
+    assert score_answer(unreadable, plain).reason == "no JSON found"
+    assert score_answer(f"```json\n{unreadable}\n```", plain).unparsed
+    strict = EvalItem(
+        id="s", input="?", target={}, scorer="json_schema", metadata={"schema": schema}
+    )
+    assert score_answer(unreadable, strict).reason == "not valid JSON"
+    call = EvalItem(id="c", input="?", target=({"name": "f", "arguments": {}},), scorer="tool_call")
+    made = Extraction(answer=None, tool_calls=(ToolCall("f", unreadable, "call_0"),))
+    assert score_extraction(made, call).reason == "arguments of f are not valid JSON"
+    with pytest.raises(ScorerError, match="is not JSON"):  # a target is the user's to fix
+        score_answer("{}", EvalItem(id="t", input="?", target=unreadable, scorer="json"))
 
 
 # pydantic's schemas, generated from real models -------------------------------------------
