@@ -16,9 +16,10 @@ install: $(STAMP)
 
 # A few hundred jobs from jobs/examples/ against the bundled simulator
 # (or Together itself when TOGETHER_API_KEY is set), then three evals of a reasoning and a
-# non-reasoning model: mixed reasoning tasks, function calling, structured output.
+# non-reasoning model of one base, both serverless on Together: mixed reasoning tasks,
+# function calling, structured output.
 DEMO_EVAL = $(if $(TOGETHER_API_KEY),,--sim) \
-	--model meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo --model deepseek-ai/DeepSeek-R1 \
+	--model Qwen/Qwen3-235B-A22B-Instruct-2507-tput --model Qwen/Qwen3-235B-A22B-Thinking-2507 \
 	--db demo.db --max-tokens 3000
 
 demo: $(STAMP)

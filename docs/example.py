@@ -12,8 +12,8 @@ run = fanout.run_batch(jobs, model="meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 print(f"run {run.id}: {run.counts.succeeded} of {run.counts.total} succeeded, "
       f"${run.cost:.4f}, results in {run.out_path}")
 
-ev = fanout.evaluate("arithmetic", ["meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-                                    "deepseek-ai/DeepSeek-R1"], sim=True)
+ev = fanout.evaluate("arithmetic", ["Qwen/Qwen3-235B-A22B-Instruct-2507-tput",
+                                    "Qwen/Qwen3-235B-A22B-Thinking-2507"], sim=True)
 for s in ev.scores:
     acc = s.accuracy()
     print(f"{s.model}: {acc.mean:.1%} [{acc.ci_low:.1%}, {acc.ci_high:.1%}] on {s.n} items")

@@ -12,8 +12,8 @@ async def main() -> None:
     run = await fanout.arun_batch(jobs, model="meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
                                   sim=True)
     print(f"run {run.id}: {run.counts.succeeded} of {run.counts.total} succeeded")
-    ev = await fanout.aevaluate("logic", ["meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-                                          "deepseek-ai/DeepSeek-R1"], sim=True)
+    ev = await fanout.aevaluate("logic", ["Qwen/Qwen3-235B-A22B-Instruct-2507-tput",
+                                          "Qwen/Qwen3-235B-A22B-Thinking-2507"], sim=True)
     for s in ev.scores:
         print(f"{s.model}: {s.accuracy().mean:.1%} on {s.n} items")
 

@@ -102,6 +102,8 @@ async def aevaluate(
     """
     target = resolve_target(sim, base_url, api_key)
     catalog = Catalog.load()
+    if target.together:
+        refuse_dedicated(models, catalog)
     path = evalset_path(evalset)
     if out_dir is None and path != Path(evalset):  # a bundled set: its files go here
         out_dir = Path(f"{path.stem}.eval")
@@ -131,6 +133,22 @@ async def aevaluate(
         catalog=catalog,
         notify=notify,
     )
+
+
+def refuse_dedicated(models: Sequence[str], catalog: Catalog) -> None:
+    """`UsageError` for a model Together serves only on a dedicated endpoint (every request
+    would fail with ``model_not_available``), naming serverless ones of the same kind."""
+    for model in models:
+        info = catalog.model(model)
+        if not info.serverless:
+            reasoning = info.reasoning not in ("none", "auto")
+            alternatives = ", ".join(catalog.serverless_alternatives(reasoning))
+            kind = "reasoning models" if reasoning else "models"
+            raise UsageError(
+                f"{model} is served by Together only on a dedicated endpoint "
+                f"(config/models.toml: serverless = false), so every request would fail. "
+                f"Serverless {kind}: {alternatives}. Nothing was sent."
+            )
 
 
 def score(

@@ -41,6 +41,11 @@ class Target:
     def sim(self) -> bool:
         return self.identity == "sim"
 
+    @property
+    def together(self) -> bool:
+        """Together's own API (its serverless models, its limits)."""
+        return self.identity == DEFAULT_BASE_URL or "api.together." in self.identity
+
 
 def resolve_target(sim: bool, base_url: str | None, api_key: str | None = None) -> Target:
     """The target of a run: the simulator, ``base_url`` or Together, with the key to send.

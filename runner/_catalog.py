@@ -55,6 +55,7 @@ class ModelInfo:
     reasoning: str  # one of REASONING_STYLES
     known: bool  # listed in models.toml
     sim_accuracy: dict[str, float] | None = None  # the simulator's stated accuracy, if set
+    serverless: bool = True  # False: Together serves it only on a dedicated endpoint
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD for that usage, or None when the price is unknown."""
@@ -87,6 +88,12 @@ def _price(path: Path, where: str, value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"{path}: {where} must be a price >= 0 (USD per 1M tokens)")
     return float(value)
+
+
+def _flag(path: Path, where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {where} must be true or false, got {value!r}")
+    return value
 
 
 def _accuracy(path: Path, where: str, table: Any) -> dict[str, float] | None:
@@ -170,6 +177,7 @@ class Catalog:
                 reasoning,
                 True,
                 _accuracy(models_path, f"models.{name!r}.sim_accuracy", row.get("sim_accuracy")),
+                _flag(models_path, f"models.{name!r}.serverless", row.get("serverless", True)),
             )
         sim_rows = {}
         for kind, table in raw_models.get("sim", {}).items():
@@ -194,6 +202,14 @@ class Catalog:
         if info.reasoning == "none":
             return self.sim_rows.get("direct")
         return None
+
+    def serverless_alternatives(self, reasoning: bool) -> list[str]:
+        """Listed models Together serves without a dedicated endpoint, reasoning or not."""
+        return sorted(
+            m.name
+            for m in self.models.values()
+            if m.serverless and (m.reasoning not in ("none", "auto")) == reasoning
+        )
 
     def model(self, name: str) -> ModelInfo:
         info = self.models.get(name)

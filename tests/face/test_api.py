@@ -174,3 +174,23 @@ def test_open_run_reads_a_finished_run_and_exports_it(tmp_path: Path) -> None:
     assert (tmp_path / "again.jsonl").read_text() == done.out_path.read_text()
     with pytest.raises(fanout.UsageError, match=r"no run 9 .*\(runs: 1\)"):
         fanout.open_run(db, 9)
+
+
+def test_eval_refuses_a_dedicated_only_model_against_together_before_sending(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(fanout.UsageError) as info:
+        fanout.evaluate(
+            "arithmetic",
+            [MODEL, R1],
+            api_key="not-a-real-key",
+            db=tmp_path / "s.db",
+            out_dir=tmp_path / "ev",
+        )
+    text = str(info.value)
+    assert text.startswith(f"{R1} is served by Together only on a dedicated endpoint")
+    assert "Qwen/Qwen3-235B-A22B-Thinking-2507" in text  # a serverless reasoning model
+    offered = text.split("Serverless reasoning models: ")[1].split(". Nothing")[0].split(", ")
+    assert R1 not in offered and "Qwen/QwQ-32B" not in offered  # dedicated ones are not
+    assert "not-a-real-key" not in text
+    assert not (tmp_path / "s.db").exists() and not (tmp_path / "ev").exists()

@@ -58,8 +58,11 @@ def _example(name: str, tmp_path: Path) -> list[str]:
 def test_the_notebook_example_runs_a_batch_and_an_eval(tmp_path: Path) -> None:
     out = _example("example.py", tmp_path)
     assert re.fullmatch(r"run 1: 1000 of 1000 succeeded, \$\d+\.\d{4}, results in .+", out[0])
-    assert re.fullmatch(r"meta-llama/\S+: \d+\.\d% \[\d+\.\d%, \d+\.\d%\] on 60 items", out[1])
-    assert out[2].startswith("deepseek-ai/DeepSeek-R1: ")
+    assert re.fullmatch(
+        r"Qwen/Qwen3-235B-A22B-Instruct-2507-tput: \d+\.\d% \[\d+\.\d%, \d+\.\d%\] on 60 items",
+        out[1],
+    )
+    assert out[2].startswith("Qwen/Qwen3-235B-A22B-Thinking-2507: ")
     assert (tmp_path / "arithmetic.eval" / "report.html").is_file()
     (inputs,) = (tmp_path / "fanout.inputs").glob("*[0-9a-f].jsonl")  # the dicts, by content
     assert out[0].endswith(f"results in {inputs.with_suffix('.results.jsonl')}")
@@ -69,6 +72,6 @@ def test_the_async_example_runs_inside_a_running_loop(tmp_path: Path) -> None:
     out = _example("example_async.py", tmp_path)
     assert out[0] == "run 1: 1000 of 1000 succeeded"
     assert [line.split(":")[0] for line in out[1:]] == [
-        "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-        "deepseek-ai/DeepSeek-R1",
+        "Qwen/Qwen3-235B-A22B-Instruct-2507-tput",
+        "Qwen/Qwen3-235B-A22B-Thinking-2507",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,20 @@ def test_a_models_own_sim_accuracy_wins(tmp_path: Path) -> None:
         )
     )
     assert cat.sim_accuracy("m") == {"easy": 0.5}
+
+
+def test_serverless_flag_is_read_and_checked(tmp_path: Path) -> None:
+    catalog = Catalog.load()
+    assert not catalog.model("deepseek-ai/DeepSeek-R1").serverless
+    assert catalog.model("Qwen/Qwen3-235B-A22B-Thinking-2507").serverless
+    assert catalog.model("some/unlisted-model").serverless  # unknown: assumed serverless
+    reasoning = catalog.serverless_alternatives(reasoning=True)
+    assert "Qwen/Qwen3-235B-A22B-Thinking-2507" in reasoning
+    assert "deepseek-ai/DeepSeek-R1" not in reasoning
+    assert "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo" in catalog.serverless_alternatives(False)
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "config", config)
+    models = config / "models.toml"
+    models.write_text(models.read_text().replace("serverless = false   #", 'serverless = "no"  #', 1))
+    with pytest.raises(ConfigError, match="serverless must be true or false"):
+        Catalog.load(config)
