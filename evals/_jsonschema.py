@@ -50,12 +50,13 @@ _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})  # what json
 _NUMBERS = (int, float)
 _KEY = json.JSONEncoder(sort_keys=True, allow_nan=False, separators=(",", ":"))
 _MAX_SCHEMAS = 256  # validators kept; one is built in about 20 µs for a small schema
-_PLAIN_KEY_BREAKERS = frozenset(".[]\"' ")
+_PLAIN_KEY_BREAKERS = frozenset(".[]\"' ")  # a key holding one is shown as ["a.b"], not .a.b
 _MAX_MESSAGE = 200  # characters of a library message worded as it is
 
 
 def schema_errors(instance: Any, schema: Any, *, limit: int = 5) -> list[str]:
-    """Where ``instance`` breaks ``schema``: up to ``limit`` messages like ``$.age: below 0``.
+    """Where ``instance`` breaks ``schema``: up to ``limit`` messages, each its JSON path and
+    what is wrong there (``$.age: -1 is below the minimum 0``).
 
     An empty list means valid. Raises `ScorerError` if the schema is not a valid JSON
     Schema (per its draft's metaschema) or has a ``$ref`` that does not resolve within it.
