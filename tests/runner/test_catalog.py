@@ -86,6 +86,7 @@ def test_serverless_flag_is_read_and_checked(tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(Path(__file__).resolve().parents[2] / "config", config)
     models = config / "models.toml"
-    models.write_text(models.read_text().replace("serverless = false   #", 'serverless = "no"  #', 1))
+    text = models.read_text().replace("serverless = false   #", 'serverless = "no"  #', 1)
+    models.write_text(text)
     with pytest.raises(ConfigError, match="serverless must be true or false"):
         Catalog.load(config)
