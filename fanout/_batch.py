@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +30,11 @@ from runner import (
     Store,
     UsageError,
     arun_jobs,
-    backend_options,
     export_results,
     prepare_run,
 )
 
-from ._sync import run_sync
+from ._sync import blocking
 from ._target import resolve_target, serving
 
 __all__ = ["Run", "arun_batch", "open_run", "run_batch"]
@@ -157,23 +155,6 @@ def _run_of(
     )
 
 
-def run_batch(jobs: Jobs, **options: Any) -> Run:
-    """Send every job and write the results; blocks until the run settles or is stopped.
-
-    The same as ``await arun_batch(...)`` (see it for the options) on a new event loop,
-    with Ctrl-C turned into a graceful stop. Inside a running event loop (Jupyter, an async
-    app) it raises `UsageError`: await `arun_batch` there.
-    """
-    loop = options.pop("loop", None)
-    signals = threading.current_thread() is threading.main_thread()
-    return run_sync(
-        "run_batch",
-        "arun_batch",
-        lambda: arun_batch(jobs, _handle_signals=signals, **options),
-        backend_options(loop),
-    )
-
-
 async def arun_batch(
     jobs: Jobs,
     *,
@@ -197,6 +178,7 @@ async def arun_batch(
     progress: bool = True,
     new_run: bool = False,
     notify: Callable[[str], None] = _stderr,
+    loop: str | None = None,
     _handle_signals: bool = False,
 ) -> Run:
     """Send every job of ``jobs`` that has not succeeded yet, in the caller's event loop.
@@ -335,3 +317,15 @@ def jobs_file(jobs: Jobs, db_path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+run_batch = blocking(
+    arun_batch,
+    "run_batch",
+    """Send every job and write the results; blocks until the run settles or is stopped.
+
+    `arun_batch` (see it for every option) on a new event loop (``loop``: auto, uvloop or
+    asyncio), with Ctrl-C turned into a graceful stop. Inside a running event loop
+    (Jupyter, an async app) it raises `UsageError`: ``await fanout.arun_batch(...)`` there.
+    """,
+)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import jobs
 from evals import (
@@ -28,10 +26,10 @@ from evals import (
     write_report,
 )
 from evals import compare as _compare
-from runner import Catalog, UsageError, backend_options
+from runner import Catalog, UsageError
 
 from ._batch import Run
-from ._sync import run_sync
+from ._sync import blocking
 from ._target import EvalEndpoint, resolve_target
 
 __all__ = [
@@ -50,18 +48,6 @@ _BUNDLED = Path(jobs.__file__).resolve().parent / "evals"  # shipped in the whee
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def evaluate(evalset: PathLike, models: Sequence[str], **options: Any) -> EvalRun:
-    """`aevaluate` on a new event loop (Ctrl-C: a graceful stop); refused inside a running one."""
-    loop = options.pop("loop", None)
-    signals = threading.current_thread() is threading.main_thread()
-    return run_sync(
-        "evaluate",
-        "aevaluate",
-        lambda: aevaluate(evalset, models, _handle_signals=signals, **options),
-        backend_options(loop),
-    )
 
 
 async def aevaluate(
@@ -89,6 +75,7 @@ async def aevaluate(
     progress: bool = True,
     new_run: bool = False,
     notify: Callable[[str], None] = _stderr,
+    loop: str | None = None,
     _handle_signals: bool = False,
 ) -> EvalRun:
     """Run ``evalset`` on each of ``models``, score the answers and compare the models.
@@ -133,6 +120,18 @@ async def aevaluate(
         catalog=catalog,
         notify=notify,
     )
+
+
+evaluate = blocking(
+    aevaluate,
+    "evaluate",
+    """Run an eval set on several models, score and compare them; blocks until done.
+
+    `aevaluate` (see it for every option) on a new event loop, with Ctrl-C turned into a
+    graceful stop. Inside a running event loop (Jupyter, an async app) it raises
+    `UsageError`: ``await fanout.aevaluate(...)`` there.
+    """,
+)
 
 
 def refuse_dedicated(models: Sequence[str], catalog: Catalog) -> None:

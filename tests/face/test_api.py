@@ -194,3 +194,15 @@ def test_eval_refuses_a_dedicated_only_model_against_together_before_sending(
     assert R1 not in offered and "Qwen/QwQ-32B" not in offered  # dedicated ones are not
     assert "not-a-real-key" not in text
     assert not (tmp_path / "s.db").exists() and not (tmp_path / "ev").exists()
+
+
+def test_blocking_forms_have_the_async_forms_signatures() -> None:
+    import inspect
+
+    for sync, async_ in (
+        (fanout.run_batch, fanout.arun_batch),
+        (fanout.evaluate, fanout.aevaluate),
+    ):
+        assert inspect.signature(sync) == inspect.signature(async_)
+        assert sync.__doc__ and "blocks" in sync.__doc__
+    assert fanout.run_batch.__name__ == "run_batch"
