@@ -11,6 +11,7 @@ from ._format import (
     encode_body,
     load_json,
     parse_line,
+    quick_json,
     request_hash,
 )
 from ._output import ResultLine
@@ -30,6 +31,7 @@ __all__ = [
     "file_sha256",
     "load_json",
     "parse_line",
+    "quick_json",
     "read_lines",
     "request_hash",
 ]
