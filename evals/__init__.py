@@ -24,7 +24,15 @@ knows nothing of the simulator.
 from ._calibration import Calibration, answer_confidence, calibration
 from ._errors import EvalSetInvalid, ResultFileInvalid, ScorerError
 from ._evalset import EvalItem, iter_evalset, job_body, read_evalset
-from ._evaluate import Endpoint, EvalRun, Expectation, check_scorer, load_scores, run_eval
+from ._evaluate import (
+    Endpoint,
+    EvalRun,
+    Expectation,
+    check_scorer,
+    load_scores,
+    missing_note,
+    run_eval,
+)
 from ._extract import (
     REASONING_STYLES,
     Extraction,
@@ -109,6 +117,7 @@ __all__ = [
     "judge_body",
     "load_scores",
     "majority_vote",
+    "missing_note",
     "mcnemar",
     "mcnemar_p",
     "normalize",

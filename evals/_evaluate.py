@@ -58,6 +58,7 @@ __all__ = [
     "check_items",
     "check_scorer",
     "load_scores",
+    "missing_note",
     "run_eval",
 ]
 
@@ -343,6 +344,7 @@ class _Session:
                 verdicts=verdicts.get(model, {}),
             )
             score.model = model
+            score.simulated = self.endpoint.simulated
             scores.append(score)
         return scores
 
@@ -442,7 +444,12 @@ def load_scores(
     scorer: str | None = None,
     catalog: Catalog | None = None,
 ) -> ModelScore:
-    """Score a run (its id in ``db_path``) or a result file against ``items``."""
+    """Score a run (its id in ``db_path``) or a result file against ``items``.
+
+    The score is marked ``simulated`` when the run targeted the simulator or the file's
+    answers come from it. When no result line matches an item it stops:
+    the wrong eval set, or the wrong file (`UsageError`, exit 2).
+    """
     text = str(spec)
     if text.isdigit() and db_path is not None:
         db = Path(db_path)
@@ -453,7 +460,7 @@ def load_scores(
             if run is None:
                 raise UsageError(f"{db}: no run {text}")
             lines = [json.loads(r.to_json()) for r in store.iter_results(int(text))]
-            return score_results(
+            score = score_results(
                 lines,
                 items,
                 label=f"run {text}",
@@ -461,8 +468,47 @@ def load_scores(
                 latencies=store.latencies(int(text)),
                 catalog=catalog,
             )
-    path = Path(spec)
-    if not path.is_file():
-        what = "not a run id nor a result file" if db_path is not None else "no such result file"
-        raise UsageError(f"{spec}: {what}")
-    return score_file(path, items, label=path.name, scorer=scorer, catalog=catalog)
+            score.simulated = json.loads(run.options_json).get("target") == "sim"
+            where = f"run {text} in {db} ({len(lines)} result lines)"
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            what = (
+                "not a run id nor a result file" if db_path is not None else "no such result file"
+            )
+            raise UsageError(f"{spec}: {what}")
+        score = score_file(path, items, label=path.name, scorer=scorer, catalog=catalog)
+        score.simulated = _simulated_file(path)
+        where = str(path)
+    if score.matched == 0 and items:
+        raise UsageError(
+            f"{where}: no result line matches an item of the eval set (its {len(items)} "
+            f"ids start {', '.join(repr(i) for i in list(items)[:3])}): is it the right eval "
+            "set for these results?"
+        )
+    return score
+
+
+def missing_note(score: ModelScore) -> str | None:
+    """A line saying how many items had no result line (counted as missing), if any."""
+    missing = score.n - score.matched
+    if not missing:
+        return None
+    return (
+        f"Note: {score.label}: {score.matched} of {score.n} items have a result line; the other "
+        f"{missing} count as missing (not correct)."
+    )
+
+
+def _simulated_file(path: Path) -> bool:
+    """Whether a result file's answers come from the simulator (its reply ids start sim-)."""
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                try:
+                    line = json.loads(raw)
+                    body = (line.get("response") or {}).get("body")
+                    return isinstance(body, dict) and str(body.get("id", "")).startswith("sim-")
+                except (ValueError, AttributeError, RecursionError):
+                    return False
+    return False

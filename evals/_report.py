@@ -365,9 +365,15 @@ def _extra_notes(scores: list[ModelScore]) -> str:
 
 
 def write_report(
-    scores: list[ModelScore], path: Path, *, title: str, simulated: bool = False
+    scores: list[ModelScore], path: Path, *, title: str, simulated: bool | None = None
 ) -> Path:
-    """Write ``path`` (HTML) and ``path`` with ``.md``; return the HTML path."""
+    """Write ``path`` (HTML) and ``path`` with ``.md``; return the HTML path.
+
+    ``simulated`` None: the report carries the simulator's warning if any score is
+    simulated (a report rebuilt from ``--sim`` runs keeps it).
+    """
+    if simulated is None:
+        simulated = any(s.simulated for s in scores)
     tables = _tables(scores)
     note = (
         "Simulated models: these accuracies are the simulator's stated, seeded "

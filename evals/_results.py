@@ -97,6 +97,7 @@ class ModelScore:
     model: str
     items: list[ItemResult]
     price: tuple[float, float] | None = None  # USD per 1M tokens in, out
+    simulated: bool = False  # answers played by the simulator: not measurements
     by_id: dict[str, ItemResult] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +106,11 @@ class ModelScore:
     @property
     def n(self) -> int:
         return len(self.items)
+
+    @property
+    def matched(self) -> int:
+        """Items that have a result line (the others are ``missing``)."""
+        return self.n - self.count("missing")
 
     def count(self, what: str) -> int:
         return sum(1 for r in self.items if r.outcome == what)
@@ -207,6 +213,7 @@ class ModelScore:
             "truncated": self.count("truncated"),
             "errors": self.count("error"),
             "missing": self.count("missing"),
+            "simulated": self.simulated,
             "tokens": {
                 "input": _summary(self.tokens("tokens_in")),
                 "output": _summary(self.tokens("tokens_out")),

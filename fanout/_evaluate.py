@@ -182,9 +182,12 @@ def report(
     path: PathLike = "report.html",
     *,
     title: str = "fanout report",
-    simulated: bool = False,
+    simulated: bool | None = None,
 ) -> Path:
-    """Write a self-contained HTML report at ``path`` (and Markdown beside it); its path."""
+    """Write a self-contained HTML report at ``path`` (and Markdown beside it); its path.
+
+    It warns that the numbers are simulated when ``simulated``, or (None) when any score is.
+    """
     return write_report(list(scores), Path(path), title=title, simulated=simulated)
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 import click
 
 import fanout
-from evals import check_scorer, format_table, gc_paused, load_scores, read_evalset_split
+from evals import (
+    ModelScore,
+    check_scorer,
+    format_table,
+    gc_paused,
+    load_scores,
+    missing_note,
+    read_evalset_split,
+)
 from runner import Catalog, UsageError
 
 from .._evaluate import evalset_path
@@ -168,6 +176,7 @@ def _score(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> N
     if not results.is_file():
         raise UsageError(f"{results}: no such result file")
     s = fanout.score(results, evalset, scorer=scorer)
+    _notes([s])
     if as_json:
         for piece in s.json_pieces():  # json.dumps(s.to_json()), never held whole
             click.echo(piece, nl=False)
@@ -193,6 +202,7 @@ def compare_command(
         catalog = Catalog.load()
         sa = load_scores(a, items, db_path=db_path, scorer=scorer, catalog=catalog)
         sb = load_scores(b, items, db_path=db_path, scorer=scorer, catalog=catalog)
+        _notes([sa, sb])
         if as_json:
             click.echo(json.dumps(fanout.compare(sa, sb).to_json()))
         else:
@@ -222,5 +232,19 @@ def report_command(
         scores = [
             load_scores(r, items, db_path=db_path, scorer=scorer, catalog=catalog) for r in runs
         ]
+        _notes(scores)
         path = fanout.report(scores, out_path, title=f"fanout report: {evalset.name}")
         click.echo(f"Wrote {path} and {path.with_suffix('.md')}")
+
+
+def _notes(scores: list[ModelScore]) -> None:
+    """On stderr: items without a result line, and a warning for simulated answers."""
+    for s in scores:
+        note = missing_note(s)
+        if note:
+            click.echo(note, err=True)
+    if any(s.simulated for s in scores):
+        click.echo(
+            "Note: simulated answers (the simulator's stated accuracies), not measurements.",
+            err=True,
+        )

@@ -155,9 +155,10 @@ def test_score_json_counts_truncated_and_unparsed_apart(tmp_path: Path) -> None:
             # g has no line at all
         ],
     )
-    code, output = fanout("score", str(results), "--evalset", str(evalset), "--json")
-    assert code == 0, output
-    data = json.loads(output)
+    res = CliRunner().invoke(main, ["score", str(results), "--evalset", str(evalset), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)  # stderr notes that g has no result line
+    assert "6 of 7 items have a result line" in res.stderr
     assert (data["n"], data["correct"]) == (7, 2)
     assert data["accuracy"] == pytest.approx(2 / 7)
     assert data["ci_low"] < 2 / 7 < data["ci_high"]
@@ -459,3 +460,75 @@ def test_score_and_compare_tool_calls_from_result_files(tmp_path: Path) -> None:
         "two": "missing call get_stock_price",
         "txt": "made the expected call",
     }
+
+
+def test_results_of_another_eval_set_stop_score_compare_and_report(tmp_path: Path) -> None:
+    evalset = write(
+        tmp_path / "e.jsonl", [{"id": f"q{i}", "input": "x", "target": 1} for i in range(5)]
+    )
+    other = write(tmp_path / "o.jsonl", [result(f"z{i}", "Answer: 1") for i in range(5)])
+    for args in (
+        ("score", str(other)),
+        ("compare", str(other), str(other)),
+        ("report", str(other), "--out", str(tmp_path / "r.html")),
+    ):
+        code, output = fanout(*args, "--evalset", str(evalset))
+        assert code == 2, (args, output)
+        assert "no result line matches an item of the eval set" in output
+        assert "'q0', 'q1', 'q2'" in output
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_missing_items_are_named_apart_from_wrong_ones(tmp_path: Path) -> None:
+    evalset = write(
+        tmp_path / "e.jsonl", [{"id": f"q{i}", "input": "x", "target": 1} for i in range(4)]
+    )
+    partial = write(tmp_path / "p.jsonl", [result("q0", "Answer: 1"), result("q1", "Answer: 2")])
+    runner = CliRunner()
+    res = runner.invoke(main, ["score", str(partial), "--evalset", str(evalset), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert (data["correct"], data["wrong"], data["missing"]) == (1, 1, 2)
+    assert "p.jsonl: 2 of 4 items have a result line; the other 2 count as missing" in res.stderr
+
+
+def test_a_report_rebuilt_from_simulated_runs_keeps_the_warning(tmp_path: Path) -> None:
+    evalset = small_set(tmp_path, per_task=2)
+    out = tmp_path / "out"
+    code, output = fanout(
+        "eval",
+        str(evalset),
+        "--sim",
+        "--model",
+        LLAMA,
+        "--db",
+        str(tmp_path / "s.db"),
+        "--out-dir",
+        str(out),
+        "--no-progress",
+    )
+    assert code == 0, output
+    results = out / f"{LLAMA.replace('/', '_')}.results.jsonl"
+    for spec in (str(results), "1"):  # a result file, and the run in the state file
+        html = tmp_path / f"r{spec[-1]}.html"
+        code, output = fanout(
+            "report",
+            spec,
+            "--evalset",
+            str(evalset),
+            "--db",
+            str(tmp_path / "s.db"),
+            "--out",
+            str(html),
+        )
+        assert code == 0, output
+        assert "not measurements of real models" in html.read_text()
+    plain = write(
+        tmp_path / "real.jsonl",
+        [result(json.loads(x)["id"], "Answer: 1") for x in evalset.read_text().splitlines()],
+    )
+    code, _ = fanout(
+        "report", str(plain), "--evalset", str(evalset), "--out", str(tmp_path / "p.html")
+    )
+    assert code == 0
+    assert "not measurements of real models" not in (tmp_path / "p.html").read_text()
