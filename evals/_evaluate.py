@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from runner import (
+    REASONING_STYLES,
     Catalog,
     FanoutError,
     RunOptions,
@@ -57,6 +58,7 @@ __all__ = [
     "Expectation",
     "check_items",
     "check_scorer",
+    "check_style",
     "load_scores",
     "missing_note",
     "run_eval",
@@ -138,6 +140,12 @@ def check_items(evalset: Path, items: Sequence[EvalItem], scorer: str | None) ->
             raise ScorerError(f"{evalset}: item {item.id!r}: {exc}; nothing was sent") from None
 
 
+def check_style(style: str | None) -> None:
+    """A reasoning style override must be one of `runner.REASONING_STYLES`."""
+    if style is not None and style not in REASONING_STYLES:
+        raise UsageError(f"unknown reasoning style {style!r}; known: {', '.join(REASONING_STYLES)}")
+
+
 def slug(model: str) -> str:
     """A model name as a file name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
@@ -171,6 +179,7 @@ async def run_eval(
     db_path: str | Path = "fanout.db",
     out_dir: str | Path | None = None,
     scorer: str | None = None,
+    reasoning_style: str | None = None,
     judge_model: str | None = None,
     max_tokens: int = 4096,
     temperature: float = 0.0,
@@ -201,6 +210,7 @@ async def run_eval(
     evalset = Path(evalset)
     db_path = Path(db_path)
     check_scorer(scorer)
+    check_style(reasoning_style)
     items = read_evalset(evalset)
     check_items(evalset, items, scorer)
     if not models:
@@ -249,7 +259,7 @@ async def run_eval(
             new_run=new_run,
         )
         plans.append((model, opts))
-    session = _Session(endpoint, catalog, handle_signals, notify)
+    session = _Session(endpoint, catalog, handle_signals, notify, reasoning_style)
     with StateLock(db_path), Store.open(db_path) as store:
         scores = await session.run_all(store, plans, items, scorer, judge_model)
     result = EvalRun(scores or [], out, interrupted=scores is None, run_ids=session.run_ids)
@@ -272,7 +282,11 @@ class _Session:
     catalog: Catalog
     handle_signals: bool
     notify: Callable[[str], None]
+    reasoning_style: str | None = None  # for every model; None: each its catalog's
     run_ids: dict[str, int] = field(default_factory=dict)
+
+    def style_of(self, model: str) -> str:
+        return self.reasoning_style or self.catalog.model(model).reasoning
 
     async def run_plans(
         self,
@@ -339,6 +353,7 @@ class _Session:
                 by_id,
                 label=model,
                 scorer=scorer,
+                style=self.style_of(model),
                 latencies=store.latencies(run_row.id),
                 catalog=self.catalog,
                 verdicts=verdicts.get(model, {}),
@@ -442,14 +457,19 @@ def load_scores(
     *,
     db_path: str | Path | None = None,
     scorer: str | None = None,
+    reasoning_style: str | None = None,
     catalog: Catalog | None = None,
 ) -> ModelScore:
     """Score a run (its id in ``db_path``) or a result file against ``items``.
 
-    The score is marked ``simulated`` when the run targeted the simulator or the file's
-    answers come from it. When no result line matches an item it stops:
-    the wrong eval set, or the wrong file (`UsageError`, exit 2).
+    Answers are read in the reasoning style of the model the results name (its
+    ``reasoning`` in ``config/models.toml``; ``auto`` for a model it does not list), or in
+    ``reasoning_style`` for every model. The score is marked ``simulated`` when the run
+    targeted the simulator or the file's answers come from it. When no result line matches
+    an item it stops: the wrong eval set, or the wrong file (`UsageError`, exit 2).
     """
+    catalog = catalog or Catalog.load()
+    check_style(reasoning_style)
     text = str(spec)
     if text.isdigit() and db_path is not None:
         db = Path(db_path)
@@ -460,11 +480,13 @@ def load_scores(
             if run is None:
                 raise UsageError(f"{db}: no run {text}")
             lines = [json.loads(r.to_json()) for r in store.iter_results(int(text))]
+            model = next((m for m in map(_model_of, lines) if m is not None), None)
             score = score_results(
                 lines,
                 items,
                 label=f"run {text}",
                 scorer=scorer,
+                style=reasoning_style or catalog.model(model or "").reasoning,
                 latencies=store.latencies(int(text)),
                 catalog=catalog,
             )
@@ -473,12 +495,19 @@ def load_scores(
     else:
         path = Path(spec)
         if not path.is_file():
-            what = (
-                "not a run id nor a result file" if db_path is not None else "no such result file"
-            )
+            what = "not a run id nor a result file" if db_path else "no such result file"
             raise UsageError(f"{spec}: {what}")
-        score = score_file(path, items, label=path.name, scorer=scorer, catalog=catalog)
-        score.simulated = _simulated_file(path)
+        first = _first_line(path)
+        model = _model_of(first) if first is not None else None
+        score = score_file(
+            path,
+            items,
+            label=path.name,
+            scorer=scorer,
+            style=reasoning_style or catalog.model(model or "").reasoning,
+            catalog=catalog,
+        )
+        score.simulated = first is not None and _simulated(first)
         where = str(path)
     if score.matched == 0 and items:
         raise UsageError(
@@ -500,15 +529,30 @@ def missing_note(score: ModelScore) -> str | None:
     )
 
 
-def _simulated_file(path: Path) -> bool:
-    """Whether a result file's answers come from the simulator (its reply ids start sim-)."""
+def _first_line(path: Path) -> dict[str, Any] | None:
+    """The first result line of a file with a response body, parsed (None: none readable)."""
     with path.open("rb") as fh:
         for raw in fh:
-            if raw.strip():
-                try:
-                    line = json.loads(raw)
-                    body = (line.get("response") or {}).get("body")
-                    return isinstance(body, dict) and str(body.get("id", "")).startswith("sim-")
-                except (ValueError, AttributeError, RecursionError):
-                    return False
-    return False
+            if not raw.strip():
+                continue
+            try:
+                line: Any = json.loads(raw)
+            except (ValueError, RecursionError):
+                return None
+            response = line.get("response") if isinstance(line, dict) else None
+            if isinstance(response, dict) and isinstance(response.get("body"), dict):
+                return dict(line)
+    return None
+
+
+def _model_of(line: dict[str, Any]) -> str | None:
+    """The model a result line's response names."""
+    response = line.get("response")
+    body = response.get("body") if isinstance(response, dict) else None
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def _simulated(line: dict[str, Any]) -> bool:
+    """Whether a result line's answer comes from the simulator (its reply ids start sim-)."""
+    return str(line["response"]["body"].get("id", "")).startswith("sim-")

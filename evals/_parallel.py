@@ -65,13 +65,14 @@ def score_file(
     *,
     label: str,
     scorer: str | None = None,
+    style: str = "auto",
     catalog: Catalog | None = None,
 ) -> ModelScore:
     """`score_results` on the lines of a result file, the second half scored by a child."""
     mid = _middle(path) if not _user_scorer(items, scorer) else None
     if mid is not None:
-        with gc_paused(), _Child(_result_rows, path, mid, items, scorer) as child:
-            scoring = Scoring(items, scorer)
+        with gc_paused(), _Child(_result_rows, path, mid, items, scorer, style) as child:
+            scoring = Scoring(items, scorer, style)
             try:
                 for line in read_result_lines(path, 0, mid):
                     scoring.add(line)
@@ -82,7 +83,7 @@ def score_file(
                 scoring.merge(rows)
                 return scoring.score(label, catalog)
     lines = read_result_lines(path)
-    return score_results(lines, items, label=label, scorer=scorer, catalog=catalog)
+    return score_results(lines, items, label=label, scorer=scorer, style=style, catalog=catalog)
 
 
 def _user_scorer(items: Mapping[str, EvalItem], scorer: str | None) -> bool:
@@ -158,10 +159,10 @@ def _newlines(path: str | Path, end: int) -> int:
 
 
 def _result_rows(
-    path: Path, start: int, items: Mapping[str, EvalItem], scorer: str | None
+    path: Path, start: int, items: Mapping[str, EvalItem], scorer: str | None, style: str
 ) -> list[tuple[str, str | None, tuple[Any, ...]]]:
     """In the child: the second half's results, as `Scoring.rows`."""
-    scoring = Scoring(items, scorer)
+    scoring = Scoring(items, scorer, style)
     for line in read_result_lines(path, start, None, _newlines(path, start)):
         scoring.add(line)
     return scoring.rows()

@@ -60,6 +60,7 @@ async def aevaluate(
     db: PathLike = "fanout.db",
     out_dir: PathLike | None = None,
     scorer: str | None = None,
+    reasoning_style: str | None = None,
     judge_model: str | None = None,
     max_tokens: int = 4096,
     temperature: float = 0.0,
@@ -84,7 +85,9 @@ async def aevaluate(
     models at the accuracies ``config/models.toml`` states (the numbers are simulated, and
     the report says so). Job, result and report files go to ``out_dir`` (default
     ``<evalset stem>.eval/`` beside it); runs go to the state file ``db``, so the same call
-    resumes an interrupted eval without paying twice. Returns an `evals.EvalRun`:
+    resumes an interrupted eval without paying twice. Answers are read in each model's
+    reasoning style from ``config/models.toml`` (a reply cut off inside its thinking is
+    truncated, never right), or in ``reasoning_style`` for all. Returns an `evals.EvalRun`:
     ``scores`` (one `ModelScore` per model), ``summary()``, ``report_path``.
     """
     target = resolve_target(sim, base_url, api_key)
@@ -102,6 +105,7 @@ async def aevaluate(
         db_path=Path(db),
         out_dir=None if out_dir is None else Path(out_dir),
         scorer=scorer,
+        reasoning_style=reasoning_style,
         judge_model=judge_model,
         max_tokens=max_tokens,
         temperature=temperature,
@@ -155,17 +159,20 @@ def score(
     evalset: PathLike | Iterable[EvalItem],
     *,
     scorer: str | None = None,
+    reasoning_style: str | None = None,
     db: PathLike | None = None,
 ) -> ModelScore:
     """Score a result file, a `Run`, or a run id in ``db`` against ``evalset``, offline.
 
     The `ModelScore` has ``accuracy()`` (with its interval), ``n``, ``correct``, per-item
-    ``items``, tokens, latency and cost; ``to_json()`` is ``fanout score --json``.
+    ``items``, tokens, latency and cost; ``to_json()`` is ``fanout score --json``. Answers
+    are read in the reasoning style of the model the results name (``config/models.toml``),
+    or in ``reasoning_style``.
     """
     check_scorer(scorer)
     items = _items(evalset)
     with gc_paused():
-        return _load(results, items, scorer, db, Catalog.load())
+        return _load(results, items, scorer, reasoning_style, db, Catalog.load())
 
 
 def compare(a: ModelScore, b: ModelScore) -> Comparison:
@@ -220,15 +227,18 @@ def _load(
     results: PathLike | Run | int,
     items: dict[str, EvalItem],
     scorer: str | None,
+    style: str | None,
     db: PathLike | None,
     catalog: Catalog,
 ) -> ModelScore:
     if isinstance(results, Run):
+        spec, db_path = str(results.id), Path(results.db_path)
+    elif isinstance(results, int):
+        spec, db_path = str(results), Path(db or "fanout.db")
+    else:
         return load_scores(
-            str(results.id), items, db_path=results.db_path, scorer=scorer, catalog=catalog
+            Path(results), items, scorer=scorer, reasoning_style=style, catalog=catalog
         )
-    if isinstance(results, int):
-        return load_scores(
-            str(results), items, db_path=Path(db or "fanout.db"), scorer=scorer, catalog=catalog
-        )
-    return load_scores(Path(results), items, scorer=scorer, catalog=catalog)
+    return load_scores(
+        spec, items, db_path=db_path, scorer=scorer, reasoning_style=style, catalog=catalog
+    )

@@ -23,7 +23,7 @@ from evals import (
     missing_note,
     read_evalset_split,
 )
-from runner import Catalog, UsageError
+from runner import REASONING_STYLES, Catalog, UsageError
 
 from .._evaluate import evalset_path
 from ._common import EXIT_INTERRUPTED, db_option, fanout_errors
@@ -35,6 +35,12 @@ __all__ = ["compare_command", "eval_command", "report_command", "score_command"]
 @click.argument("evalset", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "models", multiple=True, required=True, help="Model to evaluate.")
 @click.option("--scorer", help="Scorer for items that name none (default: by target type).")
+@click.option(
+    "--reasoning-style",
+    type=click.Choice(REASONING_STYLES),
+    help="How every model's replies carry their thinking (default: each model's in "
+    "config/models.toml).",
+)
 @db_option()
 @click.option(
     "--out-dir",
@@ -86,6 +92,7 @@ def eval_command(
     evalset: Path,
     models: tuple[str, ...],
     scorer: str | None,
+    reasoning_style: str | None,
     db_path: Path,
     out_dir: Path | None,
     base_url: str | None,
@@ -120,6 +127,7 @@ def eval_command(
             db=db_path,
             out_dir=out_dir,
             scorer=scorer,
+            reasoning_style=reasoning_style,
             judge_model=judge_model,
             max_tokens=max_tokens,
             temperature=temperature,
@@ -165,17 +173,27 @@ def eval_command(
 @click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--scorer", help="Scorer for items that name none.")
+@click.option(
+    "--reasoning-style",
+    type=click.Choice(REASONING_STYLES),
+    help="How every model's replies carry their thinking (default: each model's in "
+    "config/models.toml).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def score_command(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> None:
+def score_command(
+    results: Path, evalset: Path, scorer: str | None, reasoning_style: str | None, as_json: bool
+) -> None:
     """Score a result file (Batch output format) against its eval set, offline."""
     with fanout_errors(), gc_paused():  # paused around the call, so its data is gone
-        _score(results, evalset, scorer, as_json)
+        _score(results, evalset, scorer, reasoning_style, as_json)
 
 
-def _score(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> None:
+def _score(
+    results: Path, evalset: Path, scorer: str | None, style: str | None, as_json: bool
+) -> None:
     if not results.is_file():
         raise UsageError(f"{results}: no such result file")
-    s = fanout.score(results, evalset, scorer=scorer)
+    s = fanout.score(results, evalset, scorer=scorer, reasoning_style=style)
     _notes([s])
     if as_json:
         for piece in s.json_pieces():  # json.dumps(s.to_json()), never held whole
@@ -191,17 +209,38 @@ def _score(results: Path, evalset: Path, scorer: str | None, as_json: bool) -> N
 @click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @db_option()
 @click.option("--scorer", help="Scorer for items that name none.")
+@click.option(
+    "--reasoning-style",
+    type=click.Choice(REASONING_STYLES),
+    help="How every model's replies carry their thinking (default: each model's in "
+    "config/models.toml).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def compare_command(
-    a: str, b: str, evalset: Path, db_path: Path, scorer: str | None, as_json: bool
+    a: str,
+    b: str,
+    evalset: Path,
+    db_path: Path,
+    scorer: str | None,
+    reasoning_style: str | None,
+    as_json: bool,
 ) -> None:
     """Paired comparison of A and B (run ids or result files) on the items both have."""
     with fanout_errors(), gc_paused():
         check_scorer(scorer)
         items = {i.id: i for i in read_evalset_split(evalset_path(evalset))}
         catalog = Catalog.load()
-        sa = load_scores(a, items, db_path=db_path, scorer=scorer, catalog=catalog)
-        sb = load_scores(b, items, db_path=db_path, scorer=scorer, catalog=catalog)
+        sa, sb = (
+            load_scores(
+                x,
+                items,
+                db_path=db_path,
+                scorer=scorer,
+                reasoning_style=reasoning_style,
+                catalog=catalog,
+            )
+            for x in (a, b)
+        )
         _notes([sa, sb])
         if as_json:
             click.echo(json.dumps(fanout.compare(sa, sb).to_json()))
@@ -221,8 +260,19 @@ def compare_command(
     show_default=True,
 )
 @click.option("--scorer", help="Scorer for items that name none.")
+@click.option(
+    "--reasoning-style",
+    type=click.Choice(REASONING_STYLES),
+    help="How every model's replies carry their thinking (default: each model's in "
+    "config/models.toml).",
+)
 def report_command(
-    runs: tuple[str, ...], evalset: Path, db_path: Path, out_path: Path, scorer: str | None
+    runs: tuple[str, ...],
+    evalset: Path,
+    db_path: Path,
+    out_path: Path,
+    scorer: str | None,
+    reasoning_style: str | None,
 ) -> None:
     """A self-contained HTML report (and Markdown) on RUNS: run ids or result files."""
     with fanout_errors(), gc_paused():
@@ -230,7 +280,15 @@ def report_command(
         items = {i.id: i for i in read_evalset_split(evalset_path(evalset))}
         catalog = Catalog.load()
         scores = [
-            load_scores(r, items, db_path=db_path, scorer=scorer, catalog=catalog) for r in runs
+            load_scores(
+                r,
+                items,
+                db_path=db_path,
+                scorer=scorer,
+                reasoning_style=reasoning_style,
+                catalog=catalog,
+            )
+            for r in runs
         ]
         _notes(scores)
         path = fanout.report(scores, out_path, title=f"fanout report: {evalset.name}")

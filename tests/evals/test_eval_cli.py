@@ -532,3 +532,30 @@ def test_a_report_rebuilt_from_simulated_runs_keeps_the_warning(tmp_path: Path) 
     )
     assert code == 0
     assert "not measurements of real models" not in (tmp_path / "p.html").read_text()
+
+
+def test_score_reads_answers_in_the_models_reasoning_style(tmp_path: Path) -> None:
+    """Qwen3-Thinking-2507 opens no <think> tag: a reply cut off inside its thinking has no
+    "</think>" at all. Read in the model's own style it is truncated, never right; read as
+    a plain reply ("auto" saw no tags) its thinking was taken for the answer."""
+    qwen = "Qwen/Qwen3-235B-A22B-Thinking-2507"
+    evalset = write(tmp_path / "e.jsonl", [{"id": "a", "input": "6*7?", "target": 42}])
+    cut = result("a", "Let me compute 6*7. That is 42, so the answer is 42", finish="length")
+    cut["response"]["body"]["model"] = qwen
+    results = write(tmp_path / "r.jsonl", [cut])
+    runner = CliRunner()
+
+    def score(*extra: str) -> dict[str, Any]:
+        res = runner.invoke(
+            main, ["score", str(results), "--evalset", str(evalset), "--json", *extra]
+        )
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)["items"][0]  # type: ignore[no-any-return]
+
+    own = score()
+    assert own["outcome"] == "truncated" and not own["correct"]
+    assert score("--reasoning-style", "none")["correct"]  # read as if it had no thinking
+    res = runner.invoke(
+        main, ["score", str(results), "--evalset", str(evalset), "--reasoning-style", "x"]
+    )
+    assert res.exit_code == 2 and "'x' is not one of" in res.output
