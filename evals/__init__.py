@@ -1,4 +1,4 @@
-"""The eval stage: eval sets, answer extraction, scorers and the statistics (see issue 4).
+"""The eval stage: eval sets, answer extraction, scorers and the statistics.
 
 Read an eval set, turn each item into a chat job, pull the answer out of each reply
 (thinking removed, truncation spotted), score it, and put an interval on the result::
@@ -24,15 +24,7 @@ knows nothing of the simulator.
 from ._calibration import Calibration, answer_confidence, calibration
 from ._errors import EvalSetInvalid, ResultFileInvalid, ScorerError
 from ._evalset import EvalItem, iter_evalset, job_body, read_evalset
-from ._evaluate import (
-    Endpoint,
-    EvalRun,
-    Expectation,
-    check_scorer,
-    load_scores,
-    missing_note,
-    run_eval,
-)
+from ._evaluate import Endpoint, EvalRun, Expectation, run_eval
 from ._extract import (
     REASONING_STYLES,
     Extraction,
@@ -44,6 +36,7 @@ from ._extract import (
 )
 from ._gc import gc_paused
 from ._judge import JUDGE_SYSTEM, judge_body, parse_grade
+from ._load import check_scorer, load_scores, missing_note
 from ._parallel import read_evalset_split, score_file
 from ._registry import Score, Scorer, get_scorer, register_scorer, scorer_names, scorer_reads
 from ._report import write_report
@@ -117,9 +110,9 @@ __all__ = [
     "judge_body",
     "load_scores",
     "majority_vote",
-    "missing_note",
     "mcnemar",
     "mcnemar_p",
+    "missing_note",
     "normalize",
     "outcome",
     "paired_bootstrap",
