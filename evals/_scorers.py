@@ -5,19 +5,26 @@ answers) and gives 1 or 0; a reply it cannot read at all is ``unparsed``, not wr
 
 ==============  ====================================================================================
 ``exact``       the stripped answer equals a target (as text)
-``normalized``  equal after `normalize` (case, whitespace, punctuation, articles), comparing
-                the text after the last ``Answer:`` marker (or in the last ``\\boxed{}``)
+``normalized``  the answer the reply commits to (marked, or stated in its conclusion) is a
+                target after `normalize` (case, accents, abbreviation dots, punctuation,
+                articles), or holds it as words of its own; a date target matches the same
+                date in any form (see `evals._freetext`)
 ``includes``    a target occurs in the answer (case and runs of whitespace ignored)
 ``regex``       with metadata ``pattern``: its last match (group 1 if it has a group) equals
                 a target, case ignored; without it each target is itself a pattern to find
-``numeric``     the answer's number (see `find_number`) is within the relative tolerance
-                metadata ``tolerance`` (default 1e-6) of a numeric target
-``choice``      the answer's letter (see `find_letter`) is the target letter (or the letter
-                of the target's choice text)
+``numeric``     the number the reply commits to (see `find_number`) is within the relative
+                tolerance metadata ``tolerance`` (default 1e-6) of a numeric target
+``choice``      the option the reply commits to (see `find_letter`: a letter in any case or
+                phrasing, or an option's text) is the target letter (or the target's text)
 ``json``        the answer holds JSON (bare, in a ```json fence, or embedded), valid against
                 metadata ``schema`` if given, and equal to a target parsed as JSON; with
                 metadata ``json_match: "valid"`` validity (and the schema) is all that counts
 ==============  ====================================================================================
+
+Every reader takes the answer a reply *commits to*, as a careful grader does: the last
+answer it marks (``Answer:``, ``\\boxed{}``, ``####``, ``the answer is``), else what its
+conclusion states; not the last number or letter it happens to mention. A reply that
+hedges between answers (``either B or C``) or declines has none: unparsed, never right.
 
 ``tool_call``, ``json_schema`` and ``regex_match`` (constrained replies) are in
 `_structured`.
@@ -34,15 +41,17 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from functools import lru_cache
 from typing import Any, Literal
 
 from ._errors import ScorerError
 from ._evalset import LETTERS, EvalItem, Target
 from ._extract import Extraction
+from ._freetext import question_text, score_text
 from ._jsonschema import json_equal, schema_errors
-from ._parse import final_segment, find_letter, find_number, last_boxed, parse_numbers
+from ._letters import HEDGE, find_letter
+from ._normalize import normalize
+from ._numbers import Number, find_number, parse_numbers
 from ._registry import Score, get_scorer, register_scorer, scorer_reads
 
 __all__ = [
@@ -60,9 +69,6 @@ DEFAULT_TOLERANCE = 1e-6  # relative, for the numeric scorer
 _NUMBERS = (int, float)  # isinstance with a tuple: `int | float` is built on each call
 Outcome = Literal["correct", "wrong", "unparsed", "truncated", "error"]
 
-_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_PUNCT = re.compile(r"(?!(?<=\d)\.(?=\d))[^\w\s]|_")  # keeps a decimal point: 9.11 != 911
 _FENCE = re.compile(r"```[\w-]*[ \t]*\n?(.*?)```", re.DOTALL)
 _JSON_START = re.compile(r"[{\[]")
 _MAX_JSON_STARTS = 20  # embedded JSON: how many '{'/'[' to try decoding from
@@ -111,17 +117,6 @@ def outcome(extraction: Extraction, score: Score) -> Outcome:
     return "correct" if score.correct else "wrong"
 
 
-def normalize(text: str) -> str:
-    """Lower case, thousands commas, punctuation and the articles a/an/the removed,
-    whitespace collapsed. A decimal point between digits stays (9.11 is not 911)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _PUNCT.sub(" ", _THOUSANDS.sub("", text))
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-_normalized = lru_cache(maxsize=4096)(normalize)  # for targets and choices, often shared
-
-
 @register_scorer("exact")
 def exact(answer: str | None, item: EvalItem) -> Score:
     if answer is None:
@@ -133,18 +128,7 @@ def exact(answer: str | None, item: EvalItem) -> Score:
     return Score.of(False, got, f"not exactly {_show(item)}")
 
 
-@register_scorer("normalized")
-def normalized(answer: str | None, item: EvalItem) -> Score:
-    if answer is None:
-        return Score.no_answer()
-    got = (final_segment(answer) or last_boxed(answer) or answer).strip()
-    if not got:
-        return Score.no_answer("empty answer")
-    norm = normalize(got)
-    for target in item.targets:
-        if norm == _normalized(str(target)):
-            return Score.of(True, got, f"matches {target!r}")
-    return Score.of(False, got, f"{norm!r} is not {_show(item)}")
+register_scorer("normalized")(score_text)
 
 
 @register_scorer("includes")
@@ -189,9 +173,11 @@ def numeric(answer: str | None, item: EvalItem) -> Score:
     tolerance = item.metadata.get("tolerance", DEFAULT_TOLERANCE)
     if isinstance(tolerance, bool) or not isinstance(tolerance, _NUMBERS) or tolerance < 0:
         raise ScorerError(f"item {item.id!r}: metadata.tolerance must be a number >= 0")
-    found = find_number(answer)
+    found = find_number(answer, question_text(item))
     if found is None:
         return Score.no_answer("no number in the answer")
+    if not isinstance(found, Number):
+        return Score.no_answer("hedges between numbers")
     for target in item.targets:
         if isinstance(target, dict):
             raise ScorerError(f"item {item.id!r}: a numeric target is a number, not an object")
@@ -206,14 +192,11 @@ def choice(answer: str | None, item: EvalItem) -> Score:
     if answer is None:
         return Score.no_answer()
     letters = item.letters or LETTERS
-    letter = find_letter(answer, letters)
-    if letter is None and item.choices:  # the reply may give the choice's text instead
-        said = normalize(final_segment(answer) or answer)
-        texts = [_normalized(c) for c in item.choices]
-        if said in texts:
-            letter = letters[texts.index(said)]
+    letter = find_letter(answer, letters, item.choices)
     if letter is None:
         return Score.no_answer("no choice letter found")
+    if letter == HEDGE:
+        return Score.no_answer("hedges between options")
     wanted = [_target_letter(t, item) for t in item.targets]
     if letter in wanted:
         return Score.of(True, letter, f"chose {letter}")
