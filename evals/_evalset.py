@@ -3,7 +3,7 @@
 An eval set is JSONL. Each non-blank line is one object::
 
     {"id": "gsm-17", "input": "Tom has 3 apples ...", "target": 12,
-     "metadata": {"group": "gsm-17", "difficulty": "hard"}}
+     "metadata": {"group": "arithmetic", "cluster": "passage-3", "difficulty": "hard"}}
     {"id": "mc-4", "input": "Which is larger?", "choices": ["9.9", "9.11"], "target": "A"}
     {"id": "cap-1", "messages": [{"role": "user", "content": "Capital of France?"}],
      "target": ["Paris", "paris, france"], "scorer": "includes"}
@@ -28,8 +28,14 @@ Keys:
   ``--temperature``, ``--samples``); ``messages``, ``prompt`` and ``model`` are not
   allowed (the item and ``--model`` give those). The ``json_schema`` and ``regex_match``
   scorers read their schema or pattern from ``params.response_format``.
-- ``metadata``: optional object, free except for ``group`` (string or integer: items of a
-  group are one cluster for the standard errors) and ``difficulty`` (string or number).
+- ``metadata``: optional object, free except for three keys. ``group`` (string or
+  integer) names a breakdown: reports show the accuracy of each group, with its size; it
+  does not change any interval. ``cluster`` (string or integer) is for items that are not
+  independent: several questions on one passage, items made from one source or one
+  template. Items of one cluster are counted as one unit for the intervals (cluster-robust,
+  CR1, with a t quantile on G - 1 degrees of freedom; with fewer than 10 clusters the
+  plain interval is given and says so: see `evals._stats`). An item without a cluster
+  stands alone. ``difficulty`` (string or number) is a breakdown too.
 
 For example, a function-calling item and a structured-output item::
 
@@ -115,8 +121,14 @@ class EvalItem:
 
     @property
     def group(self) -> str | None:
-        """The cluster this item belongs to for clustered standard errors, if any."""
+        """The breakdown this item is reported under (accuracy by group), if any."""
         value = self.metadata.get("group")
+        return None if value is None else str(value)
+
+    @property
+    def cluster(self) -> str | None:
+        """The cluster of items this one is not independent of (for the intervals), if any."""
+        value = self.metadata.get("cluster")
         return None if value is None else str(value)
 
     @property
@@ -440,9 +452,10 @@ def _metadata(raw: object, fail: Any) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise fail(f"'metadata' must be an object, got {_kind(raw)}")
-    group = raw.get("group")
-    if group is not None and (isinstance(group, bool) or not isinstance(group, _ID)):
-        raise fail(f"metadata.group must be a string, got {_kind(group)}")
+    for key in ("group", "cluster"):
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, _ID)):
+            raise fail(f"metadata.{key} must be a string, got {_kind(value)}")
     difficulty = raw.get("difficulty")
     if difficulty is not None and (
         isinstance(difficulty, bool) or not isinstance(difficulty, _SCALAR)
