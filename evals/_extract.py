@@ -17,9 +17,12 @@ them; see ``shared/reference/together-api.md`` section 6):
 3. an opening ``<think>`` that never closes means the reply ended inside its thinking:
    no answer, and the reply is ``truncated``;
 4. with ``finish_reason: "length"`` and no answer text (the budget ran out inside the
-   thinking, or right after it), the reply is ``truncated`` too: not answered, not wrong.
-   With ``"length"`` after some answer text, the answer is kept and `Extraction.length`
-   says it may be cut short.
+   thinking, or right after it), the reply is ``truncated`` too: not answered, not wrong;
+5. with ``"length"`` after some answer text, the answer is kept only if the text commits
+   to one (`evals._parse.committed`: an answer label, ``\\boxed{}``, ``####``, ``the answer
+   is``, ``I'd go with C``, or a whole JSON value); otherwise it was cut off in its working
+   (``144 − 101 = 4``) and is ``truncated``: its numbers are steps, not an answer. A kept
+   answer has `Extraction.length` set: what follows it may be cut short.
 
 The style matters only where the text alone is ambiguous: a reply with no tags at all is
 the answer, except for an ``inline-no-open`` model, whose reply without ``</think>`` never
@@ -60,6 +63,7 @@ from typing import Any
 from runner import REASONING_STYLES, UsageCounts, read_usage, split_thinking
 
 from ._frozen import builder
+from ._parse import committed
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -93,8 +97,9 @@ class Extraction:
     """What one completion said: its answer (None if it gave none), thinking and usage.
 
     ``truncated`` means the reply stopped before it answered (inside its thinking, or at
-    ``max_tokens`` with no answer text): count it apart from wrong answers. ``error`` is
-    set when there was no completion to read (a failed request, or a body without choices).
+    ``max_tokens`` before it committed to an answer): count it apart from wrong answers.
+    ``error`` is set when there was no completion to read (a failed request, or a body
+    without choices).
     ``tool_calls`` are the calls the reply made (empty if none); ``logprobs`` the tokens
     with their log probabilities, when the reply carries them.
     """
@@ -179,7 +184,9 @@ def _choice(choice: Mapping[str, Any], usage: UsageCounts, style: str) -> Extrac
     answer = answer.strip() if answer is not None else None
     answer = answer or None
     # A reply that called tools finished, whatever its (usually empty) text says.
-    truncated = not calls and (inside or (finish == "length" and answer is None))
+    truncated = not calls and (
+        inside or (finish == "length" and (answer is None or not committed(answer)))
+    )
     reasoning = ("\n".join(t.strip() for t in thoughts if t.strip()) or None) if thoughts else None
     prompt_tokens, completion_tokens, _, counted = usage
     reasoning_tokens, estimated = _reasoning_tokens(counted, reasoning)

@@ -106,12 +106,40 @@ def test_length_after_thinking_keeps_the_answer_and_flags_length() -> None:
 
 
 def test_no_open_style_without_closing_tag_never_left_thinking() -> None:
-    text = "Okay, the user asks for 2+2. I think"
+    text = "Okay, the user asks for 2+2. The answer is 4, I think"
     assert extract(chat(text, finish="length")).answer == text  # auto: no tag, an answer
     ex = extract(chat(text, finish="length"), style="inline-no-open")
     assert ex.answer is None
     assert ex.truncated
     assert ex.reasoning == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Let's solve it step by step. First, 8 × 18 = 144. Then 144 − 101 = 4",
+        "Step 1: Find the total.\n18 × 23 = 414 apples\n\nStep 2: Share equally among",
+        '{"name": "Ann", "ag',
+    ],
+)
+def test_length_before_a_marked_answer_is_truncated(text: str) -> None:
+    # Cut off in its working: the numbers in it are steps, not an answer (issue 16).
+    ex = extract(chat(text, finish="length"))
+    assert ex.truncated and ex.answer is None and ex.length
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Answer: 60 km/h\n\nExplanation: the train covers 150 km in 2.5 hours, so we div",
+        "**Final Answer**\n\\boxed{43}\n\nLet me also check that",
+        "I'd go with B. The other options fail because",
+        '{"name": "Ann", "age": 31}',
+    ],
+)
+def test_length_after_a_marked_answer_keeps_it(text: str) -> None:
+    ex = extract(chat(text, finish="length"))
+    assert ex.answer == text and not ex.truncated and ex.length
 
 
 def test_no_open_style_with_closing_tag_answers() -> None:
