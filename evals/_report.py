@@ -1,13 +1,15 @@
 """A self-contained report: one HTML file (inline CSS and SVG, no script, no CDN) and the
 same tables in Markdown beside it.
 
-Contents: per model accuracy with its 95% interval (a dot-and-whisker plot and a table),
-truncated / unparsed / errors, tokens (output and reasoning, mean and p95), latency, cost
-and cost per correct answer; accuracy by difficulty; the paired comparison of every model
-against the first (difference, interval, McNemar b, c, p, overthinking). When the results
-have them: the JSON Schema validity rate, pass@k and the majority vote (with ``n`` > 1;
-the accuracy stays sample 0's), and calibration from log probabilities (ECE, Brier, the
-reliability bins and a reliability diagram).
+Contents: per model accuracy with its 95% interval and the interval's method (a
+dot-and-whisker plot and a table; the same interval as the text table and
+``summary.json``), truncated / unparsed / errors, tokens (output and reasoning, mean and
+p95), latency, cost and cost per correct answer; accuracy by difficulty and by group, each
+with its size; the paired comparison of every model against the first (difference, its
+interval and the test that interval inverts, so they never disagree; McNemar b, c, exact p;
+overthinking). When the results have them: the JSON Schema validity rate, pass@k and the
+majority vote (with ``n`` > 1; the accuracy stays sample 0's), and calibration from log
+probabilities (ECE, Brier, the reliability bins and a reliability diagram).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import math
 from pathlib import Path
 
 from ._results import ModelScore, compare
-from ._stats import Estimate
+from ._stats import MIN_CLUSTERS, Estimate, describe
+from ._table import points
 
 __all__ = ["write_report"]
 
@@ -195,7 +198,7 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
                 str(s.n),
                 str(s.correct),
                 _pct(acc.mean),
-                f"{_pct(acc.ci_low)} to {_pct(acc.ci_high)} ({acc.method})",
+                f"{_pct(acc.ci_low)} to {_pct(acc.ci_high)} ({describe(acc)})",
                 str(s.count("wrong")),
                 str(s.count("truncated")),
                 str(s.count("unparsed")),
@@ -249,19 +252,18 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
             ],
         )
     )
-    groups = sorted({k for s in scores for k in s.by("group")})
+    by_group = [s.by("group") for s in scores]
+    groups = sorted({k for b in by_group for k in b})
     if groups != ["-"]:
         tables.append(
             (
-                "Accuracy by group",
-                ["group", *(s.model for s in scores)],
+                "Accuracy by group (Wilson intervals)",
+                ["group", "items", *(s.model for s in scores)],
                 [
                     [
                         g,
-                        *(
-                            _pct(s.by("group")[g].mean) if g in s.by("group") else "-"
-                            for s in scores
-                        ),
+                        str(next(b[g].n for b in by_group if g in b)),
+                        *(_interval(b[g]) if g in b else "-" for b in by_group),
                     ]
                     for g in groups
                 ],
@@ -273,17 +275,17 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
             c = compare(scores[0], other)
             p, t = c.paired, c.test
             ot = c.overthinking()
-            boot = c.bootstrap()
             rows.append(
                 [
                     f"{other.model} - {scores[0].model}",
                     str(len(c.ids)),
-                    f"{100 * p.diff:+.1f}",
-                    f"{100 * p.ci_low:+.1f} to {100 * p.ci_high:+.1f}",
-                    f"{100 * (boot['ci_low'] or 0):+.1f} to {100 * (boot['ci_high'] or 0):+.1f}",
+                    points(p.diff),
+                    f"{points(p.ci_low)} to {points(p.ci_high)} ({describe(p)})",
+                    f"{p.p_value:.3g}"
+                    + (f" ({t.method})" if p.mcnemar is not None else " (paired t)"),
                     str(t.b),
                     str(t.c),
-                    f"{t.p_value:.3g}",
+                    f"{t.p_exact:.3g}" + (" (unclustered)" if p.clusters else ""),
                     str(ot["items"]),
                     f"{_num(ot['a_output_tokens']['mean'] or math.nan)} / "
                     f"{_num(ot['b_output_tokens']['mean'] or math.nan)}",
@@ -296,11 +298,11 @@ def _tables(scores: list[ModelScore]) -> list[tuple[str, list[str], list[list[st
                     "pair",
                     "shared items",
                     "difference (points)",
-                    "95% interval (paired SE)",
-                    "95% interval (bootstrap)",
+                    "95% interval",
+                    "p (the test the interval inverts)",
                     "McNemar b",
                     "McNemar c",
-                    "p (exact)",
+                    "McNemar exact p",
                     "both right",
                     "output tokens where both right (A / B)",
                 ],
@@ -364,6 +366,21 @@ def _extra_notes(scores: list[ModelScore]) -> str:
     return " ".join(notes)
 
 
+_METHODS = (
+    "Accuracy counts every item: truncated, unparsed and failed items are not correct, "
+    "and are shown apart from wrong answers. Intervals (95%): Wilson's score interval; "
+    "when items name a metadata.cluster (items that share a passage or a source), the "
+    "cluster-robust variance (CR1) with a t quantile on clusters - 1 degrees of freedom, "
+    "as a Wilson interval on the effective sample size, never narrower than the plain one; "
+    f"with fewer than {MIN_CLUSTERS} clusters the plain interval, and its method says so. "
+    "Groups are a breakdown only. Differences: on the shared items, Tango's score "
+    "interval and McNemar's score test (b: only the first model right, c: only the "
+    "second), the test that interval inverts, so the interval excludes 0 exactly when "
+    "p < 0.05; McNemar's exact p is shown beside it (it is more conservative and can "
+    "differ near 0.05). Fractional scores: the paired t interval and t-test."
+)
+
+
 def write_report(
     scores: list[ModelScore], path: Path, *, title: str, simulated: bool | None = None
 ) -> Path:
@@ -403,13 +420,8 @@ def write_report(
     reliability = _reliability_svg(scores)
     if reliability:
         body.append("<h2>Reliability diagram</h2>" + reliability)
-    body.append(
-        "<p>Accuracy counts every item: truncated, unparsed and failed items are not "
-        "correct, and are shown apart from wrong answers. Intervals: Wilson, or "
-        "clustered standard errors when items carry a group. Differences: paired "
-        "standard error on shared items; McNemar's exact test on discordant pairs "
-        "(b: only the first model right, c: only the second).</p>"
-    )
+    body.append(f"<p>{html.escape(_METHODS)}</p>")
+    md += [_METHODS, ""]
     notes = _extra_notes(scores)
     if notes:
         body.append(f"<p>{html.escape(notes)}</p>")

@@ -8,11 +8,19 @@ request ``error``, a reply cut off before it answered ``truncated``, a reply wit
 readable answer ``unparsed``: none of these is counted as a wrong answer, and all of them
 count in ``n`` as not correct (an honest accuracy has every item in its denominator).
 
-`ModelScore` puts the numbers on one model: accuracy with its 95% interval (Wilson, or
-clustered by ``metadata.group`` when items carry one), tokens in/out/reasoning (mean, p50,
-p95), latency when known (from the state file; a result file does not carry it), cost from
-``config/models.toml`` prices and cost per correct answer. `compare` pairs two models on the
-items both have.
+`ModelScore` puts the numbers on one model: accuracy with its 95% interval (Wilson; with
+``metadata.cluster`` on the items, clustered once there are 10 clusters: `_stats` says how),
+tokens in/out/reasoning (mean, p50, p95), latency when known (from the state file; a result
+file does not carry it), cost from ``config/models.toml`` prices and cost per correct
+answer; accuracy by difficulty, by ``metadata.group`` and by scorer, each with its size.
+Every rate of a model (accuracy, validity, pass@k, majority vote) is clustered the same
+way, so one set of items gets one interval wherever it is shown. `compare` pairs two models
+on the items both have: the difference, Tango's score interval and McNemar's score test it
+inverts (exact p beside it).
+
+In JSON, proportions and prices are rounded to 6 decimals; p-values are written as
+computed, and the bounds of a difference to 6 significant digits (a bound just past 0
+stays past 0, as the test says).
 
 Figures that only some results have, reported only when present:
 
@@ -77,7 +85,8 @@ class ItemResult:
     reasoning_estimated: bool = False
     latency_ms: float | None = None
     difficulty: str | None = None
-    group: str | None = None
+    group: str | None = None  # a breakdown
+    cluster: str | None = None  # items not independent of each other (for the intervals)
     scorer: str | None = None
     samples: int = 1  # choices read from the reply (0 for a failed or missing one)
     samples_correct: int = 0  # of those, how many the scorer found correct
@@ -119,9 +128,13 @@ class ModelScore:
     def correct(self) -> int:
         return sum(1 for r in self.items if r.correct)
 
+    def clusters(self, rows: list[ItemResult] | None = None) -> list[str | None] | None:
+        """The cluster of each of ``rows`` (all items), or None when none names one."""
+        clusters = [r.cluster for r in (self.items if rows is None else rows)]
+        return clusters if any(c is not None for c in clusters) else None
+
     def accuracy(self) -> Estimate:
-        groups = [r.group for r in self.items]
-        return pass_rate([r.value for r in self.items], groups if any(groups) else None)
+        return pass_rate([r.value for r in self.items], self.clusters())
 
     def tokens(self, which: str) -> Summary:
         return summarize(getattr(r, which) for r in self.items)
@@ -145,8 +158,8 @@ class ModelScore:
 
     def validity(self) -> Estimate | None:
         """The rate of schema-valid answers on the items scored by ``json_schema``."""
-        values = [r.value for r in self.items if r.scorer == "json_schema"]
-        return pass_rate(values) if values else None
+        rows = [r for r in self.items if r.scorer == "json_schema"]
+        return pass_rate([r.value for r in rows], self.clusters(rows)) if rows else None
 
     @property
     def max_samples(self) -> int:
@@ -166,8 +179,7 @@ class ModelScore:
             values = [
                 pass_at_k(r.samples, r.samples_correct, k) if r.samples else 0.0 for r in rows
             ]
-            groups = [r.group for r in rows]
-            out[k] = pass_rate(values, groups if any(groups) else None)
+            out[k] = pass_rate(values, self.clusters(rows))
         return out
 
     def majority(self) -> Estimate | None:
@@ -175,8 +187,7 @@ class ModelScore:
         if self.max_samples < 2:
             return None
         values = [1.0 if r.majority_correct else 0.0 for r in self.items]
-        groups = [r.group for r in self.items]
-        return pass_rate(values, groups if any(groups) else None)
+        return pass_rate(values, self.clusters())
 
     def calibration(self) -> Calibration | None:
         """ECE and Brier of choice 0's confidence on the answered items whose answer can be a
@@ -191,7 +202,7 @@ class ModelScore:
         return calibration([r.confidence for r in answered], [r.correct for r in answered])
 
     def by(self, key: str) -> dict[str, Estimate]:
-        """Accuracy per ``difficulty``, ``group`` or ``scorer``."""
+        """Accuracy per ``difficulty``, ``group`` or ``scorer`` (Wilson, with each size)."""
         buckets: dict[str, list[float]] = {}
         for r in self.items:
             buckets.setdefault(str(getattr(r, key) or "-"), []).append(r.value)
@@ -208,6 +219,7 @@ class ModelScore:
             "ci_low": _num(acc.ci_low),
             "ci_high": _num(acc.ci_high),
             "ci_method": acc.method,
+            **_clustering(acc),
             "wrong": self.count("wrong"),
             "unparsed": self.count("unparsed"),
             "truncated": self.count("truncated"),
@@ -254,6 +266,7 @@ class ModelScore:
                 "rate": _num(validity.mean),
                 "ci_low": _num(validity.ci_low),
                 "ci_high": _num(validity.ci_high),
+                "ci_method": validity.method,
             }
         passes = self.pass_at()
         if passes:
@@ -345,7 +358,26 @@ def _text(value: object) -> str:
 
 
 def _num(x: float | None) -> float | None:
+    """A proportion, mean or price for JSON: 6 decimals (never a p-value: see `_p`)."""
     return None if x is None or math.isnan(x) else round(x, 6)
+
+
+def _p(x: float | None) -> float | None:
+    """A p-value for JSON, as computed: 6.2e-11 stays 6.2e-11 (6 decimals made it 0.0)."""
+    return None if x is None or math.isnan(x) else x
+
+
+def _sig(x: float | None) -> float | None:
+    """A bound of a difference for JSON: 6 significant digits, so that a bound just past 0
+    (the test rejecting) is not rounded onto 0."""
+    return None if x is None or math.isnan(x) else float(f"{x:.6g}")
+
+
+def _clustering(e: Estimate | PairedComparison) -> dict[str, Any]:
+    """``clusters`` and ``design_effect`` when the items named clusters; else nothing."""
+    if e.clusters is None:
+        return {}
+    return {"clusters": e.clusters, "design_effect": _num(e.design_effect)}
 
 
 def _summary(s: Summary) -> dict[str, Any]:
@@ -461,6 +493,7 @@ def _missing(item: EvalItem, scorer: str) -> ItemResult:
         None,
         _str(item.difficulty),
         item.group,
+        item.cluster,
         scorer,
         0,
         0,
@@ -564,6 +597,7 @@ def _score_item(
         latencies.get(item.id) if latencies else None,
         _str(item.difficulty),
         item.group,
+        item.cluster,
         scorer,
         len(scores),  # samples
         sum(1 for sc in scores if sc is not None and sc.correct),  # samples_correct
@@ -626,6 +660,11 @@ def parse_result_line(path: str, no: int, raw: bytes | str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Comparison:
+    """B against A on their shared items. ``paired`` is B minus A: the difference, its
+    interval and ``p_value``, the test that interval inverts; ``test`` is McNemar's on
+    right/wrong, b: only A right, c: only B right (with 0/1 scores its ``p_value`` is
+    ``paired.p_value``, the same test)."""
+
     a: ModelScore
     b: ModelScore
     ids: list[str]  # the shared items
@@ -636,24 +675,29 @@ class Comparison:
         def side(m: ModelScore) -> dict[str, Any]:
             sub = ModelScore(m.label, m.model, [m.by_id[i] for i in self.ids], m.price)
             j = sub.to_json(items=False)
-            return {
-                k: j[k]
-                for k in (
-                    "label",
-                    "model",
-                    "n",
-                    "correct",
-                    "accuracy",
-                    "ci_low",
-                    "ci_high",
-                    "truncated",
-                    "unparsed",
-                    "tokens",
-                    "latency",
-                    "cost",
-                    "cost_per_correct",
-                )
-            } | sub.extra_json()
+            return (
+                {
+                    k: j[k]
+                    for k in (
+                        "label",
+                        "model",
+                        "n",
+                        "correct",
+                        "accuracy",
+                        "ci_low",
+                        "ci_high",
+                        "ci_method",
+                        "truncated",
+                        "unparsed",
+                        "tokens",
+                        "latency",
+                        "cost",
+                        "cost_per_correct",
+                    )
+                }
+                | {k: j[k] for k in ("clusters", "design_effect") if k in j}
+                | sub.extra_json()
+            )
 
         return {
             "n": len(self.ids),
@@ -661,10 +705,19 @@ class Comparison:
             "b": side(self.b),
             "diff": _num(self.paired.diff),
             "diff_se": _num(self.paired.se),
-            "diff_ci_low": _num(self.paired.ci_low),
-            "diff_ci_high": _num(self.paired.ci_high),
+            "diff_ci_low": _sig(self.paired.ci_low),
+            "diff_ci_high": _sig(self.paired.ci_high),
+            "diff_method": self.paired.method,
+            "diff_p": _p(self.paired.p_value),
             "clustered": self.paired.clustered,
-            "mcnemar": {"b": self.test.b, "c": self.test.c, "p": _num(self.test.p_value)},
+            **_clustering(self.paired),
+            "mcnemar": {
+                "b": self.test.b,
+                "c": self.test.c,
+                "p": _p(self.test.p_value),
+                "p_exact": _p(self.test.p_exact),
+                "test": self.test.method,
+            },
             "bootstrap": self.bootstrap(),
             "overthinking": self.overthinking(),
         }
@@ -673,9 +726,15 @@ class Comparison:
         """A paired bootstrap interval for the difference (2,000 resamples, seed 0)."""
         va = [self.a.by_id[i].value for i in self.ids]
         vb = [self.b.by_id[i].value for i in self.ids]
-        groups = [self.a.by_id[i].group for i in self.ids]
-        low, high = paired_bootstrap(vb, va, groups=groups if any(groups) else None)
-        return {"ci_low": _num(low), "ci_high": _num(high), "resamples": 2000, "seed": 0}
+        clusters = [self.a.by_id[i].cluster for i in self.ids] if self.paired.clustered else None
+        low, high = paired_bootstrap(vb, va, clusters=clusters)
+        return {
+            "ci_low": _sig(low),
+            "ci_high": _sig(high),
+            "resamples": 2000,
+            "seed": 0,
+            "clustered": clusters is not None,
+        }
 
     def overthinking(self) -> dict[str, Any]:
         """Output tokens on the items both got right: what each spent where both succeed."""
@@ -693,7 +752,12 @@ def compare(a: ModelScore, b: ModelScore) -> Comparison:
     ]
     va = [a.by_id[i].value for i in ids]
     vb = [b.by_id[i].value for i in ids]
-    groups = [a.by_id[i].group for i in ids]
-    paired = paired_comparison(vb, va, groups if any(groups) else None)
-    test = mcnemar([a.by_id[i].correct for i in ids], [b.by_id[i].correct for i in ids])
+    clusters = a.clusters([a.by_id[i] for i in ids])
+    paired = paired_comparison(vb, va, clusters)
+    if paired.mcnemar is not None:  # 0/1 scores: the very test the interval inverts
+        t = paired.mcnemar  # counted B against A: swap to A against B (p is symmetric)
+        test = McNemar(t.c, t.b, t.p_value, t.p_exact, t.method)
+    else:  # fractional scores: the interval goes with the paired t-test (diff_p)
+        a_right = [a.by_id[i].correct for i in ids]
+        test = mcnemar(a_right, [b.by_id[i].correct for i in ids], clusters)
     return Comparison(a, b, ids, paired, test)

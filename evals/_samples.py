@@ -7,8 +7,9 @@ estimator (Chen et al. 2021, "Evaluating Large Language Models Trained on Code",
     pass@k = 1 - C(n - c, k) / C(n, k)            (1 when n - c < k)
 
 It is computed per item, then averaged over the items with at least ``k`` samples; its
-interval is the one `pass_rate` gives for those per-item values (normal, or clustered by
-group; Wilson when every value is 0 or 1, as for ``k = n``). pass@1 is the mean of
+interval is the one `pass_rate` gives for those per-item values (t, or clustered by
+``metadata.cluster`` as the accuracy is; Wilson when every value is 0 or 1, as for
+``k = n``). pass@1 is the mean of
 ``c / n``: the expected accuracy of one sample, with less noise than sample 0 alone.
 
 **The majority vote** takes the answer given most often among an item's samples (the

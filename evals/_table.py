@@ -1,16 +1,19 @@
 """The plain-text comparison table that ``fanout eval``, ``score`` and ``compare`` print.
 
-One row per model (accuracy with its interval, truncated / unparsed / errors, tokens,
-latency, cost), then the paired test of every model against the first, then, when the
-results have them, the validity rate, pass@k with the majority vote, and calibration.
+One row per model (accuracy with its interval and how it was made, truncated / unparsed /
+errors, tokens, latency, cost), then the paired line of every model against the first: the
+difference, its interval and the test that interval inverts (McNemar's score test for 0/1
+scores, so "interval excludes 0" and "p < 0.05" always agree; the exact p beside it), then,
+when the results have them, the validity rate, pass@k with the majority vote, and
+calibration.
 """
 
 from __future__ import annotations
 
 import math
 
-from ._results import ModelScore, compare
-from ._stats import Estimate
+from ._results import Comparison, ModelScore, compare
+from ._stats import Estimate, describe
 
 __all__ = ["format_table"]
 
@@ -35,6 +38,7 @@ def format_table(scores: list[ModelScore]) -> str:
         "model",
         "n",
         "accuracy (95% CI)",
+        "interval",
         "trunc",
         "unparsed",
         "errors",
@@ -55,6 +59,7 @@ def format_table(scores: list[ModelScore]) -> str:
                 s.model,
                 str(s.n),
                 f"{_pct(acc.mean)} [{_pct(acc.ci_low)}, {_pct(acc.ci_high)}]",
+                describe(acc),
                 str(s.count("truncated")),
                 str(s.count("unparsed")),
                 str(s.count("error") + s.count("missing")),
@@ -71,19 +76,42 @@ def format_table(scores: list[ModelScore]) -> str:
         for r in [head, *rows]
     ]
     for other in scores[1:]:
-        c = compare(scores[0], other)
-        p = c.paired
-        out.append(
-            f"\n{other.model} - {scores[0].model} on {len(c.ids)} shared items: "
-            f"{100 * p.diff:+.1f} points [{100 * p.ci_low:+.1f}, {100 * p.ci_high:+.1f}]"
-            f"{' (clustered SE)' if p.clustered else ''}; McNemar b={c.test.b} c={c.test.c} "
-            f"p={c.test.p_value:.3g}"
-        )
+        out.append("\n" + paired_line(compare(scores[0], other)))
     extra = [line for s in scores for line in _extra_lines(s)]
     if extra:
         out.append("")
         out += extra
     return "\n".join(out)
+
+
+def points(x: float) -> str:
+    """A difference in percentage points, signed; a bound that one decimal would show as
+    0.0 keeps its first significant digits (it is past 0 when the test rejects)."""
+    if math.isnan(x):
+        return "-"
+    shown = f"{100 * x:+.1f}"
+    if x != 0 and shown in ("+0.0", "-0.0"):
+        return f"{100 * x:+.1g}"
+    return shown
+
+
+def paired_line(c: Comparison) -> str:
+    """B minus A: the difference, its interval and the test that interval inverts."""
+    p, t = c.paired, c.test
+    head = (
+        f"{c.b.model} - {c.a.model} on {len(c.ids)} shared items: {points(p.diff)} points "
+        f"[{points(p.ci_low)}, {points(p.ci_high)}] ({describe(p)})"
+    )
+    if p.mcnemar is not None:
+        return (
+            f"{head}; McNemar b={t.b} c={t.c} p={t.p_value:.3g} "
+            f"({t.method.replace('score', 'score test', 1)}, the test the interval inverts; "
+            f"exact p={t.p_exact:.3g}{', unclustered' if p.clusters else ''})"
+        )
+    return (
+        f"{head}; paired t-test p={p.p_value:.3g}; on right/wrong: McNemar b={t.b} "
+        f"c={t.c} p={t.p_value:.3g}"
+    )
 
 
 def _interval(e: Estimate) -> str:

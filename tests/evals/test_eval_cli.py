@@ -206,8 +206,10 @@ def test_compare_json_pairs_two_result_files(tmp_path: Path) -> None:
     assert data["b"]["accuracy"] == pytest.approx(16 / 20)
     assert data["diff"] == pytest.approx(0.4)
     assert data["mcnemar"]["b"] == 4 and data["mcnemar"]["c"] == 12  # only A / only B right
-    assert data["mcnemar"]["p"] == pytest.approx(0.0768, abs=1e-4)  # 2*P(X<=4), X~Bin(16,.5)
-    assert data["diff_ci_low"] < 0.4 < data["diff_ci_high"]
+    # p: McNemar's score test, Z = (12 - 4)/sqrt(16) = 2, the test Tango's interval inverts
+    assert data["mcnemar"]["p"] == pytest.approx(0.0455, abs=1e-4) == data["diff_p"]
+    assert data["mcnemar"]["p_exact"] == pytest.approx(0.0768, abs=1e-4)  # 2*P(X<=4), Bin(16,.5)
+    assert 0 < data["diff_ci_low"] < 0.4 < data["diff_ci_high"]  # p < 0.05: 0 is outside
     assert data["bootstrap"]["ci_low"] < 0.4 < data["bootstrap"]["ci_high"]
     code, output = fanout(
         "report", str(a), str(b), "--evalset", str(evalset), "--out", str(tmp_path / "r.html")

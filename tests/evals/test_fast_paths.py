@@ -52,6 +52,7 @@ def test_builder_makes_what_the_constructor_makes() -> None:
         latency_ms=12.5,
         difficulty="hard",
         group="g",
+        cluster="c",
         scorer="numeric",
         samples=1,
         samples_correct=1,

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from evals import EvalItem
+from evals import EvalItem, format_table
+from evals._evalset import parse_item
 from evals._report import write_report
 from evals._results import compare, score_results
+from jobs import LineError
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 
@@ -228,3 +230,140 @@ def test_report_without_new_figures_is_unchanged_in_shape(tmp_path: Path) -> Non
     page = write_report([s], tmp_path / "r.html", title="t").read_text()
     assert page.count("<svg") == 1
     assert "pass@" not in page and "Reliability" not in page and "Validity" not in page
+
+
+# Intervals: group is a breakdown, cluster clusters; one interval everywhere ----------------
+
+
+def rated(n: int, right: int, **metadata: Any) -> tuple[dict[str, EvalItem], list[dict[str, Any]]]:
+    """``n`` numeric items of which the first ``right`` are answered right; ``metadata``
+    maps a key to a function of the item's index."""
+    items = {
+        f"q{i}": EvalItem(
+            id=f"q{i}", target=i, input=f"{i}?", metadata={k: f(i) for k, f in metadata.items()}
+        )
+        for i in range(n)
+    }
+    lines = [line(f"q{i}", says(f"Answer: {i if i < right else -1}")) for i in range(n)]
+    return items, lines
+
+
+def test_group_is_a_breakdown_and_changes_no_interval(tmp_path: Path) -> None:
+    # 18/24 in 3 groups: the issue's case, once [63.5%, 86.5%]; now Wilson's [55.1%, 88.0%].
+    items, lines = rated(24, 18, group=lambda i: f"g{i % 3}")
+    s = score_results(lines, items, label="x")
+    data = s.to_json()
+    assert data["ci_method"] == "wilson" and "clusters" not in data
+    assert (round(data["ci_low"], 3), round(data["ci_high"], 3)) == (0.551, 0.880)
+    assert {g: e["n"] for g, e in data["by_group"].items()} == {"g0": 8, "g1": 8, "g2": 8}
+    assert data["by_group"]["g0"]["accuracy"] == 6 / 8  # q0, q3, ..., q15 right; q18, q21 not
+    write_report([s], tmp_path / "r.html", title="t")
+    md = (tmp_path / "r.md").read_text()
+    assert "| group | items |" in md and "| g0 | 8 | 75.0% (40.9% to 92.9%) |" in md
+
+
+def test_clusters_are_opt_in_and_too_few_say_so() -> None:
+    few_items, lines = rated(24, 18, cluster=lambda i: f"c{i % 3}")
+    few = score_results(lines, few_items, label="x").to_json(items=False)
+    assert few["ci_method"] == "wilson, too few clusters" and few["clusters"] == 3
+    assert (round(few["ci_low"], 3), round(few["ci_high"], 3)) == (0.551, 0.880)
+    items, lines = rated(60, 45, cluster=lambda i: f"c{i // 4}")  # 15 clusters of 4
+    many = score_results(lines, items, label="x")
+    data = many.to_json(items=False)
+    assert data["ci_method"] == "wilson, clustered" and data["clusters"] == 15
+    # q0-q44 right: clusters 0-10 all right, 11-14 all wrong: a design effect of about 4.
+    assert data["design_effect"] > 3
+    plain = score_results(lines, rated(60, 45)[0], label="x").to_json(items=False)
+    assert plain["ci_method"] == "wilson" and "clusters" not in plain
+    assert data["ci_low"] < plain["ci_low"] and plain["ci_high"] < data["ci_high"]
+
+
+def test_one_interval_per_model_in_json_table_and_report(tmp_path: Path) -> None:
+    schema = {"type": "object", "properties": {"p": {"enum": ["low", "high"]}}, "required": ["p"]}
+    params = {"response_format": {"type": "json_schema", "json_schema": {"schema": schema}}}
+    items = {
+        f"s{i}": EvalItem(
+            id=f"s{i}",
+            target={"p": "low"},
+            input="?",
+            scorer="json_schema",
+            params=params,
+            metadata={"cluster": f"c{i // 3}", "group": f"g{i % 2}"},
+        )
+        for i in range(60)
+    }
+    lines = [line(f"s{i}", says('{"p": "low"}' if i < 53 else "no")) for i in range(60)]
+    s = score_results(lines, items, label="x")
+    data = s.to_json(items=False)
+    acc, validity = s.accuracy(), s.validity()
+    assert validity == acc and data["validity"]["ci_method"] == data["ci_method"]
+    assert (data["validity"]["ci_low"], data["validity"]["ci_high"]) == (
+        data["ci_low"],
+        data["ci_high"],
+    )
+    shown = f"{100 * acc.mean:.1f}% [{100 * acc.ci_low:.1f}%, {100 * acc.ci_high:.1f}%]"
+    table = format_table([s])
+    assert table.count(shown) == 2  # the accuracy row and the validity line
+    write_report([s], tmp_path / "r.html", title="t")
+    md = (tmp_path / "r.md").read_text()
+    assert f"{100 * acc.ci_low:.1f}% to {100 * acc.ci_high:.1f}%" in md
+    assert md.count(f"({100 * acc.ci_low:.1f}% to {100 * acc.ci_high:.1f}%)") == 1  # validity
+
+
+def test_comparison_interval_agrees_with_its_test_everywhere(tmp_path: Path) -> None:
+    items, a_lines = rated(60, 44)
+    _, b_lines = rated(60, 52)
+    a = score_results(a_lines, items, label="a")
+    b = score_results(b_lines, items, label="b")
+    b.model = "other/model"
+    c = compare(a, b)
+    data = c.to_json()
+    # b = 0 (only A right), c = 8: Z = sqrt(8), p = 0.0047; exact p = 2^-7.
+    assert (data["mcnemar"]["b"], data["mcnemar"]["c"]) == (0, 8)
+    assert data["mcnemar"]["p"] == data["diff_p"] == c.paired.p_value
+    assert data["mcnemar"]["p"] == pytest.approx(math.erfc(2.0), rel=1e-12)
+    assert data["mcnemar"]["p_exact"] == 2.0**-7 and data["mcnemar"]["test"] == "score"
+    assert data["diff_method"] == "tango" and 0 < data["diff_ci_low"] < data["diff_ci_high"]
+    line_text = format_table([a, b]).splitlines()[-1]
+    low, high = c.paired.ci_low, c.paired.ci_high
+    assert f"[{100 * low:+.1f}, {100 * high:+.1f}] (Tango score interval)" in line_text
+    assert "p=0.00468 (score test" in line_text and "exact p=0.00781" in line_text
+    write_report([a, b], tmp_path / "r.html", title="t")
+    md = (tmp_path / "r.md").read_text()
+    assert f"{100 * low:+.1f} to {100 * high:+.1f} (Tango score interval) | 0.00468 (score) |" in md
+
+
+def test_tiny_p_values_are_not_rounded_to_zero_in_json() -> None:
+    items, a_lines = rated(60, 0)
+    _, b_lines = rated(60, 60)
+    data = compare(
+        score_results(a_lines, items, label="a"), score_results(b_lines, items, label="b")
+    ).to_json()
+    # Issue 16: p = 6.2e-11 was written as 0.0 (rounded to 6 decimals).
+    assert data["mcnemar"]["p"] == pytest.approx(math.erfc(math.sqrt(30)), rel=1e-12)
+    assert 0 < data["mcnemar"]["p"] < 1e-13 and data["mcnemar"]["p_exact"] == 2.0**-59
+    assert json.loads(json.dumps(data))["mcnemar"]["p"] == data["mcnemar"]["p"]
+    assert data["diff"] == 1.0 and data["diff_ci_high"] == 1.0 and 0.85 < data["diff_ci_low"] < 1
+
+
+def test_clustered_comparison_in_json() -> None:
+    items, a_lines = rated(60, 30, cluster=lambda i: f"c{i // 3}")
+    _, b_lines = rated(60, 45)
+    c = compare(score_results(a_lines, items, label="a"), score_results(b_lines, items, label="b"))
+    data = c.to_json()
+    assert data["diff_method"] == "tango, clustered" and data["clusters"] == 20
+    assert data["mcnemar"]["test"] == "score, clustered" and data["clustered"] is True
+    assert data["a"]["ci_method"] == "wilson, clustered" and data["a"]["clusters"] == 20
+    assert data["bootstrap"]["clustered"] is True
+    assert (data["diff_ci_low"] > 0) == (data["mcnemar"]["p"] < 0.05)
+
+
+def test_metadata_cluster_is_read_and_checked() -> None:
+    item = parse_item(
+        "e.jsonl", 1, '{"id": 1, "input": "x", "target": 1, "metadata": {"cluster": 4}}'
+    )
+    assert item.cluster == "4" and item.group is None
+    with pytest.raises(LineError, match="metadata.cluster must be a string"):
+        parse_item(
+            "e.jsonl", 2, '{"id": 2, "input": "x", "target": 1, "metadata": {"cluster": [1]}}'
+        )
