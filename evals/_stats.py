@@ -36,11 +36,11 @@ An item without one is a cluster of its own. With G clusters:
   Estimate keeps the ratio as measured). For 0/1 scores the interval is Wilson's with the
   effective sample size ``n / deff`` and the t quantile in place of z (Wilson's interval
   depends on them only through ``q²/n``, so this is the set of ``π`` with
-  ``(p - π)² ≤ t² · deff · π(1-π)/n``: the survey statistician's design-effect Wilson
-  interval, Korn & Graubard 1998). It contains the plain Wilson interval (``q²/n`` only
-  grows), stays inside [0, 1] and is never of zero width, at 0% and 100% included (there
-  the design effect is 0/0 and taken as 1). For fractional scores it is
-  ``mean ± t(G-1)·sqrt(deff · s²/n)``.
+  ``(p - π)² ≤ t² · deff · π(1-π)/n``: the effective-sample-size construction of survey
+  statistics, Korn & Graubard 1998, there with Clopper-Pearson's interval). It contains
+  the plain Wilson interval (``q²/n`` only grows), stays inside [0, 1] and is never of
+  zero width, at 0% and 100% included (there the design effect is 0/0 and taken as 1).
+  For fractional scores it is ``mean ± t(G-1)·sqrt(deff · s²/n)``.
 
 **Two models on the same items.** `paired_comparison` takes per-item scores in the same
 item order; the difference ``A - B`` cancels each item's own difficulty. The interval and
