@@ -35,7 +35,7 @@ from ._evalset import EvalItem
 from ._normalize import normalize, normalized
 from ._numbers import parse_numbers, plain_numbers
 from ._parse import (
-    bold_spans,
+    bold_at,
     clean,
     hedge_start,
     last_short_line,
@@ -97,8 +97,7 @@ def _conclusion(text: str) -> list[tuple[int, str]]:
     spans: list[tuple[int, str]] = []
     if len(text.split()) <= _SHORT:
         spans.append((0, text))
-    for bold in reversed(bold_spans(text)):
-        spans.append((text.find(f"**{bold}**") + 2, bold))
+    spans += reversed(bold_at(text))
     last = last_short_line(text)
     if last is not None:
         spans.append((-1, last))

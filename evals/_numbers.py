@@ -305,8 +305,8 @@ def find_number(text: str, question: str = "") -> Number | str | None:
     conclusion: the last bold span holding a number, else the last sentence holding one,
     read past its last ``so``/``therefore``/``then``, after its last ``=``, its asides
     (``, which ...``, ``after ...``, ``(...)``) left out, and after its first ``is`` (``40%
-    of 2.5 million is 1 million``), preferring a number the
-    ``question`` does not give (``There are 43 books left after selling 101`` is 43).
+    of 2.5 million is 1 million``), preferring a number the ``question`` does not give
+    (``There are 43 books left after selling 101`` is 43).
     """
     for segment in marked(text):
         found = _in_segment(clean(segment))
@@ -363,20 +363,18 @@ def _same_in_percent(found: list[tuple[int, Number]]) -> bool:
 
 
 def _in_segment(segment: str) -> Number | str | None:
-    """The number a marked answer gives: the first, after the last ``=``."""
+    """The number a marked answer gives: the first after the last ``=`` (asides left out),
+    else the first in it; in words only when it has none in digits."""
     segment = plain_numbers(segment)
     if (" or " in segment or "either" in segment) and _hedge(segment):
         return HEDGE
-    part = without_parentheticals(_after_equals(segment))
-    for text, words in ((part, False), (segment, False), (segment, True)):
-        for m in _NUMBER.finditer(text) if not words else ():
+    for text in (without_parentheticals(_after_equals(segment)), segment):
+        for m in _NUMBER.finditer(text):
             number = _read(m)
             if number is not None:
                 return number
-        if words:
-            found = numbers_at(text, words=True)
-            return found[0][1] if found else None
-    return None
+    found = numbers_at(segment, words=True)
+    return found[0][1] if found else None
 
 
 def _in_sentence(sentence: str, given: frozenset[float]) -> Number | str | None:

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 __all__ = [
     "COMMIT",
+    "bold_at",
     "bold_spans",
     "clean",
     "clauses",
@@ -249,14 +250,20 @@ def sentences(text: str) -> tuple[str, ...]:
 def bold_spans(text: str) -> list[str]:
     """The text in ``**bold**`` (or ``__bold__``), in order, headings (a bold ending in a
     colon, or followed by one) left out."""
+    return [inner for _, inner in bold_at(text)]
+
+
+def bold_at(text: str) -> list[tuple[int, str]]:
+    """`bold_spans` with where each starts in ``text``."""
     if "**" not in text and "__" not in text:
         return []
     out = []
     for m in _BOLD.finditer(text):
-        inner = (m.group(1) or m.group(2)).strip()
+        group = 1 if m.group(1) is not None else 2
+        inner = m.group(group).strip()
         if not inner or inner.endswith(":") or text[m.end() : m.end() + 1] == ":":
             continue
-        out.append(inner)
+        out.append((m.start(group), inner))
     return out
 
 
