@@ -33,7 +33,7 @@ from runner import (
     UsageError,
 )
 
-from ._batch import Run, arun_batch, open_run, run_batch
+from ._batch import Run, arun_batch, list_runs, open_run, run_batch
 from ._estimate import Estimate, EstimateRow, estimate
 from ._evaluate import aevaluate, compare, evaluate, report, score
 
@@ -56,6 +56,7 @@ __all__ = [
     "compare",
     "estimate",
     "evaluate",
+    "list_runs",
     "open_run",
     "report",
     "run_batch",

@@ -37,7 +37,7 @@ from runner import (
 from ._sync import blocking
 from ._target import resolve_target, serving
 
-__all__ = ["Run", "arun_batch", "open_run", "run_batch"]
+__all__ = ["Run", "arun_batch", "list_runs", "open_run", "run_batch"]
 
 Jobs = str | os.PathLike[str] | Iterable[Mapping[str, Any]]
 
@@ -123,6 +123,19 @@ def open_run(db: str | os.PathLike[str] = "fanout.db", run_id: int | None = None
             what = "no runs" if run_id is None else f"no run {run_id}"
             raise UsageError(f"{what} in {store.path} (runs: {known})")
         return _run_of(store, db_path, row, RunStats(), resumed=True)
+
+
+def list_runs(db: str | os.PathLike[str] = "fanout.db") -> list[Run]:
+    """Every run in the state file ``db``, oldest first, each as `open_run` gives it."""
+    db_path = Path(db)
+    if not db_path.is_file():
+        raise UsageError(f"no state file at {db_path}")
+    catalog = Catalog.load()
+    with Store.open(db_path) as store:
+        return [
+            _run_of(store, db_path, row, RunStats(), resumed=True, catalog=catalog)
+            for row in store.runs()
+        ]
 
 
 def _run_of(

@@ -345,6 +345,7 @@ def export_results(store: Store, run: RunRow, out_path: Path) -> int:
     directory = out_path.resolve().parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=directory)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600, as open() would have made it
     except OSError as exc:
         raise StateError(f"cannot write results to {out_path}: {exc}") from exc
     count = 0
@@ -361,6 +362,13 @@ def export_results(store: Store, run: RunRow, out_path: Path) -> int:
         with _suppress_missing():
             os.unlink(tmp)
     return count
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from ._eval import compare_command, eval_command, report_command, score_command
-from ._run import export_command, run_command, status_command
+from ._run import export_command, run_command, runs_command, status_command
 from ._sim import sim_command
 
 __all__ = ["main"]
@@ -25,6 +25,7 @@ def main() -> None:
 for _command in (
     run_command,
     status_command,
+    runs_command,
     export_command,
     sim_command,
     eval_command,

@@ -19,12 +19,12 @@ from runner import (
     backend_options,
 )
 
-from .._batch import Run, open_run, run_batch, unknown_model_warning
+from .._batch import Run, list_runs, open_run, run_batch, unknown_model_warning
 from .._estimate import Estimate, estimate
 from .._target import SIM_DEFAULTS, batch_sim_config
 from ._common import db_option, fanout_errors
 
-__all__ = ["export_command", "run_command", "status_command"]
+__all__ = ["export_command", "run_command", "runs_command", "status_command"]
 
 
 @click.command("run")
@@ -229,6 +229,7 @@ def _summarize(run: Run) -> int:
         f"This session: {s.requests} requests ({s.retries} retries, {s.rate_limited} rate "
         f"limited), {s.prompt_tokens:,} prompt + {s.completion_tokens:,} completion tokens."
     )
+    echo(f"Run cost so far: {_cost_text(run.cost)} (config/models.toml prices, reported usage).")
     if c.failed:
         echo("Failed jobs (first 10):")
         for line_no, cid, code, message in run.failed_jobs(10):
@@ -280,21 +281,7 @@ def status_command(run_id: int | None, db_path: Path, as_json: bool) -> None:
     with fanout_errors():
         run = open_run(db_path, run_id)
     c = run.counts
-    data: dict[str, Any] = {
-        "run": run.id,
-        "jobs_path": str(run.jobs_path),
-        "out_path": str(run.out_path),
-        "created_at": run.created_at,
-        "updated_at": run.updated_at,
-        "options": run.options,
-        "total": c.total,
-        "succeeded": c.succeeded,
-        "failed": c.failed,
-        "pending": c.pending,
-        "prompt_tokens": c.prompt_tokens,
-        "completion_tokens": c.completion_tokens,
-        "cost": run.cost,
-    }
+    data = _status_json(run)
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -310,6 +297,51 @@ def status_command(run_id: int | None, db_path: Path, as_json: bool) -> None:
         f"  tokens: {c.prompt_tokens:,} prompt, {c.completion_tokens:,} completion; cost {cost}"
     )
     click.echo(f"  results: {run.out_path}")
+
+
+@click.command("runs")
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+def runs_command(db_path: Path, as_json: bool) -> None:
+    """List the runs in a state file: progress, cost and job file of each."""
+    with fanout_errors():
+        runs = list_runs(db_path)
+    if as_json:
+        for run in runs:
+            click.echo(json.dumps(_status_json(run)))
+        return
+    if not runs:
+        click.echo(f"No runs in {db_path}.")
+        return
+    for run in runs:
+        c = run.counts
+        click.echo(
+            f"{run.id:>4}  {c.succeeded}/{c.total} succeeded, {c.failed} failed, "
+            f"{c.pending} pending  {_cost_text(run.cost)}  {run.updated_at}  {run.jobs_path}"
+        )
+
+
+def _status_json(run: Run) -> dict[str, Any]:
+    c = run.counts
+    return {
+        "run": run.id,
+        "jobs_path": str(run.jobs_path),
+        "out_path": str(run.out_path),
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+        "options": run.options,
+        "total": c.total,
+        "succeeded": c.succeeded,
+        "failed": c.failed,
+        "pending": c.pending,
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.completion_tokens,
+        "cost": run.cost,
+    }
+
+
+def _cost_text(cost: float | None) -> str:
+    return "cost unknown" if cost is None else f"${cost:,.4f}"
 
 
 @click.command("export")
