@@ -178,8 +178,8 @@ def score(
 def compare(a: ModelScore, b: ModelScore) -> Comparison:
     """Paired comparison of ``a`` and ``b`` on the items both answered (b minus a).
 
-    ``to_json()`` is ``fanout compare --json``: accuracy difference with its interval and
-    McNemar's exact test.
+    ``to_json()`` is ``fanout compare --json``: the accuracy difference with Tango's score
+    interval and McNemar's score test, which that interval inverts (the exact p beside it).
     """
     return _compare(a, b)
 
