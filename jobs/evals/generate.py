@@ -5,7 +5,8 @@ Every item is computed here, not downloaded: its target is right by construction
 seed, same files, byte for byte (a test checks that the shipped files match).
 
 Tasks, each item with ``metadata.task``, ``metadata.difficulty`` (easy, medium, hard) and
-``metadata.group`` (the template it came from, for clustered standard errors):
+``metadata.group`` (the template it came from: accuracy by group is shown apart; items of a
+template are not one cluster, their prompts differ, so the sets carry no ``cluster``):
 
 - ``arithmetic``: multi-step word problems (2, 3 or 4 steps); scorer ``numeric``.
 - ``decimals``: which of two decimals is larger, the 9.9-against-9.11 trap included;
