@@ -78,6 +78,7 @@ _PROSE = re.compile(
 )
 _CONDITION = re.compile(r"(?i)\b(?:if|unless|assuming|suppose|supposing|were)\b")
 _NOT = re.compile(r"(?i)^(?:not|never|neither)\b")
+_VERDICT = re.compile(r"(?i)\bgrade\s*:\s*\**\s*(?:in)?correct\b")  # a judge's (evals._judge)
 _SENTENCE_END = re.compile(r"[.!?](?=[\s)\"'*]|$)|\n")
 
 # a phrase picking an option: "I'd go with C", "option C", "C is correct", "..., so C."
@@ -169,9 +170,10 @@ def _prose(text: str) -> list[str]:
 
 def committed(text: str) -> bool:
     """Whether a reply marks an answer somewhere (`marked`), picks an option by a phrase
-    (``I'd go with C``), or is a complete JSON value: a reply cut off at ``max_tokens``
-    without any of these stopped before it answered."""
-    if next(marked(text), None) is not None or COMMIT.search(text):
+    (``I'd go with C``), gives a judge's verdict (``GRADE: CORRECT``) or is a complete JSON
+    value: a reply cut off at ``max_tokens`` without any of these stopped before it
+    answered."""
+    if next(marked(text), None) is not None or COMMIT.search(text) or _VERDICT.search(text):
         return True
     stripped = text.strip()
     if stripped[:1] in ("{", "[", "`"):

@@ -292,6 +292,7 @@ def test_date_readers() -> None:
         ("I'd go with B. The others fail because", True),
         ('{"name": "Ann", "age": 31}', True),
         ('{"name": "Ann", "ag', False),
+        ("The answer matches the reference.\nGRADE: CORRECT\n\nReasoning: the candidate", True),
     ],
 )
 def test_committed(text: str, answered: bool) -> None:
