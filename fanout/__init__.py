@@ -34,7 +34,7 @@ from runner import (
 )
 
 from ._batch import Run, arun_batch, list_runs, open_run, run_batch
-from ._estimate import Estimate, EstimateRow, estimate
+from ._estimate import Estimate, EstimateRow, ModelTime, estimate
 from ._evaluate import aevaluate, compare, evaluate, report, score
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "FanoutError",
     "JobFileInvalid",
     "ModelScore",
+    "ModelTime",
     "Run",
     "RunAborted",
     "RunMismatch",

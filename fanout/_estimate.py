@@ -2,8 +2,10 @@
 
 The whole job file is validated as for a run (every bad line named) into a scratch state
 file, then summed per model and endpoint: jobs, estimated input tokens, the output budget
-(``max_tokens`` × ``n``, or a default where a line sets none), the price at
-``config/models.toml`` and the least time the tier's limits (and ``rpm``/``tpm`` caps) allow.
+(``max_tokens`` × ``n``, or a default where a line sets none) and the price at
+``config/models.toml``; then per model (its jobs on both endpoints), the least time that
+model's limits allow (the tier's, or an ``rpm``/``tpm`` cap below it; the source is named).
+Models go side by side, each at its own limits, so the batch's floor is the slowest model's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from runner import Catalog, RunOptions, Store, prepare_run
 
 from ._batch import jobs_file
 
-__all__ = ["Estimate", "EstimateRow", "estimate"]
+__all__ = ["Estimate", "EstimateRow", "ModelTime", "estimate"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,21 @@ class EstimateRow:
     input_tokens: int  # estimated from the text
     output_tokens: int  # the budget: max_tokens x n where set, else a default
     cost: float | None  # USD at most (output at its budget); None: no price known
-    seconds: float  # the least time at the limits
     known: bool  # listed in config/models.toml
+
+
+@dataclass(frozen=True)
+class ModelTime:
+    """The least time one model's jobs take at that model's limits (both endpoints)."""
+
+    model: str
+    jobs: int
+    tokens: int
+    rpm: float | None  # requests per minute it is held to; None: no limit known
+    tpm: float | None
+    rpm_source: str  # where the limit comes from: "tier 2", "tier 1 (assumed)", "--rpm cap"
+    tpm_source: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -42,8 +57,14 @@ class Estimate:
 
     jobs_path: Path
     rows: list[EstimateRow]
+    models: list[ModelTime]
     tier: str  # the tier whose limits were used
     tier_assumed: bool  # no tier was given: tier 1 assumed
+
+    @property
+    def seconds(self) -> float:
+        """The least time for the batch: each model goes at its own limits, side by side."""
+        return max((m.seconds for m in self.models), default=0.0)
 
     @property
     def jobs(self) -> int:
@@ -96,18 +117,13 @@ def estimate(
             assert run_row.id is not None
             summary = store.summary(run_row.id)
     used = tier_name or "1"
+    tier_text = f"tier {used}" + ("" if tier_name else " (assumed; --tier to set)")
     rows = []
+    per_model: dict[str, tuple[int, int]] = {}
     for row in summary:
         info = catalog.model(row["model"])
         prompt = row["est_prompt"]
         completion = row["est_tokens"] - prompt
-        limits = catalog.limits(used, row["model"])
-        rpm_ = min(x for x in (limits.rpm, rpm) if x is not None) if limits.rpm else rpm
-        tpm_ = min(x for x in (limits.tpm, tpm) if x is not None) if limits.tpm else tpm
-        seconds = max(
-            row["jobs"] / rpm_ * 60 if rpm_ else 0.0,
-            row["est_tokens"] / tpm_ * 60 if tpm_ else 0.0,
-        )
         rows.append(
             EstimateRow(
                 model=row["model"],
@@ -116,9 +132,31 @@ def estimate(
                 input_tokens=prompt,
                 output_tokens=completion,
                 cost=info.cost(prompt, completion),
-                seconds=seconds,
                 known=info.known,
             )
         )
+        jobs_n, tokens = per_model.get(row["model"], (0, 0))
+        per_model[row["model"]] = (jobs_n + row["jobs"], tokens + row["est_tokens"])
+    times = []
+    for name, (jobs_n, tokens) in per_model.items():
+        limits = catalog.limits(used, name)
+        rpm_, rpm_source = _limit(limits.rpm, rpm, tier_text, "--rpm cap")
+        tpm_, tpm_source = _limit(limits.tpm, tpm, tier_text, "--tpm cap")
+        seconds = max(
+            jobs_n / rpm_ * 60 if rpm_ else 0.0,
+            tokens / tpm_ * 60 if tpm_ else 0.0,
+        )
+        times.append(ModelTime(name, jobs_n, tokens, rpm_, tpm_, rpm_source, tpm_source, seconds))
     jobs_path = Path(jobs) if isinstance(jobs, str | os.PathLike) else path
-    return Estimate(jobs_path, rows, used, tier_name is None)
+    return Estimate(jobs_path, rows, times, used, tier_name is None)
+
+
+def _limit(
+    tier_value: float | None, cap: float | None, tier_text: str, cap_text: str
+) -> tuple[float | None, str]:
+    """The lower of the tier's limit and the cap, and which one it is."""
+    if cap is not None and (tier_value is None or cap < tier_value):
+        return cap, cap_text
+    if tier_value is None:
+        return None, "no limit known"
+    return tier_value, tier_text

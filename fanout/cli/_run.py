@@ -258,16 +258,20 @@ def _command_line() -> str:
 
 def _print_estimate(est: Estimate) -> None:
     click.echo(f"{est.jobs_path}: {est.jobs} valid jobs; nothing sent.")
-    where = f"tier {est.tier}" + (" (assumed; --tier to set)" if est.tier_assumed else "")
     for row in est.rows:
         price = "price unknown" if row.cost is None else f"at most ~${row.cost:,.2f}"
         click.echo(
             f"  {row.model} {row.endpoint}: {row.jobs} jobs, ~{row.input_tokens:,} input + "
             f"up to ~{row.output_tokens:,} output tokens, {price}"
         )
-        click.echo(f"    at least {row.seconds:,.0f} s at the limits of {where}")
     if est.cost is not None:
         click.echo(f"  estimated cost: at most ~${est.cost:,.2f} (output at its max_tokens budget)")
+    for m in est.models:
+        rpm = "no request limit" if m.rpm is None else f"{m.rpm:,.0f} rpm ({m.rpm_source})"
+        tpm = "no token limit" if m.tpm is None else f"{m.tpm:,.0f} tpm ({m.tpm_source})"
+        click.echo(f"  {m.model}: at least {m.seconds:,.0f} s at {rpm}, {tpm}")
+    if len(est.models) > 1:
+        click.echo(f"  the batch: at least {est.seconds:,.0f} s (models go side by side)")
     for name in sorted({row.model for row in est.rows if not row.known}):
         click.echo(unknown_model_warning(name), err=True)
 

@@ -150,7 +150,22 @@ def test_estimate_validates_and_prices_without_sending(tmp_path: Path) -> None:
     assert (llama.jobs, llama.output_tokens, llama.known) == (30, 3000, True)
     assert llama.cost is not None and llama.cost > 0
     assert by_model["nobody/unknown"].cost is None and est.cost is None  # a price unknown
-    assert llama.seconds == pytest.approx(30 / 1800 * 60, rel=0.5)  # tier 2: 1,800 rpm
+    (time,) = [m for m in est.models if m.model == MODEL]
+    assert (time.jobs, time.rpm, time.rpm_source) == (30, 1800, "tier 2")
+    assert time.seconds == pytest.approx(max(30 / 1800, time.tokens / 250_000) * 60)
+    assert est.seconds == max(m.seconds for m in est.models)
+
+
+def test_estimate_times_a_model_across_both_endpoints(tmp_path: Path) -> None:
+    """300 jobs of one model, 194 chat and 106 text, at 60 rpm: 300 s, not 194 + 106."""
+    rows = [
+        {"custom_id": f"c{i}", "messages": [{"role": "user", "content": "x"}]} for i in range(194)
+    ]
+    rows += [{"custom_id": f"t{i}", "prompt": "x"} for i in range(106)]
+    est = fanout.estimate(rows, model=MODEL, rpm=60)
+    assert len(est.rows) == 2 and len(est.models) == 1
+    assert est.models[0].seconds == pytest.approx(300.0)
+    assert est.models[0].rpm_source == "--rpm cap"
     with pytest.raises(fanout.JobFileInvalid, match=":2:"):
         fanout.estimate([{"prompt": "x"}, {"custom_id": "b"}], model=MODEL)
 

@@ -99,7 +99,11 @@ def test_dry_run_validates_and_estimates_without_a_key(runner: CliRunner, tmp_pa
     assert result.exit_code == 0, result.output
     assert "2 valid jobs; nothing sent" in result.output
     assert "Turbo /v1/completions: 1 jobs, ~11 input + up to ~10 output tokens" in result.output
-    assert "at least 1 s at the limits of tier 1 (assumed" in result.output  # --rpm 60 binds
+    # both endpoints of the model count together; --rpm 60 binds and is named as the source
+    assert (
+        "Meta-Llama-3.1-8B-Instruct-Turbo: at least 2 s at 60 rpm (--rpm cap), "
+        "180,000 tpm (tier 1 (assumed; --tier to set))" in result.output
+    )
     assert "estimated cost: at most ~$0.00" in result.output
     assert "Warning" not in result.output
     assert not (tmp_path / "s.db").exists()
@@ -107,7 +111,7 @@ def test_dry_run_validates_and_estimates_without_a_key(runner: CliRunner, tmp_pa
     assert result.exit_code == 0
     assert "price unknown" in result.output
     assert "Warning: model 'm' is not in config/models.toml" in result.output
-    assert "at the limits of tier 3\n" in result.output
+    assert "m: at least 0 s at 3,000 rpm (tier 3), 500,000 tpm (tier 3)\n" in result.output
     bad = jobs(tmp_path, [{"prompt": ""}])
     result = runner.invoke(main, ["run", str(bad), "--model", "m", "--dry-run"])
     assert result.exit_code == 2 and ":1: 'prompt' is empty" in result.output
