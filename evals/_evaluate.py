@@ -338,8 +338,10 @@ class _Session:
         judge_plans = []
         sim_pairs: list[Expectation] = []
         for model, opts, run_row, _ in prepared:
+            style = self.style_of(model)  # or a tagless model's thinking goes to the judge
             answers = {
-                line["custom_id"]: extract_result(line).answer for line in _results(store, run_row)
+                line["custom_id"]: extract_result(line, style).answer
+                for line in _results(store, run_row)
             }
             lines = []
             for item in judged:
@@ -371,9 +373,11 @@ class _Session:
             if not await self.run_plans(store, prepared_judge, url, key):
                 return None
         verdicts: dict[str, dict[str, str | None]] = {}
+        judge_style = self.style_of(judge_model)
         for (model, _o), (_l, _opts, run_row, _r) in zip(judge_plans, prepared_judge, strict=True):
             verdicts[model] = {
-                line["custom_id"]: extract_result(line).answer for line in _results(store, run_row)
+                line["custom_id"]: extract_result(line, judge_style).answer
+                for line in _results(store, run_row)
             }
         return verdicts
 
