@@ -16,7 +16,8 @@ from typing import Any
 from runner import REASONING_STYLES, Catalog, Store, UsageError
 
 from ._errors import ScorerError
-from ._evalset import EvalItem
+from ._evalset import EvalItem, item_schema
+from ._jsonschema import schema_errors
 from ._parallel import score_file
 from ._registry import get_scorer, scorer_names
 from ._results import ModelScore, score_results
@@ -32,14 +33,27 @@ def check_scorer(scorer: str | None) -> None:
 
 
 def check_items(evalset: Path, items: Sequence[EvalItem], scorer: str | None) -> None:
-    """Every scorer the items name or get resolves (a user's own imports), before any request.
+    """Every scorer the items name or get resolves (a user's own imports), and every JSON
+    Schema they are checked against is valid, before any request.
 
-    Found after the requests, an unknown scorer makes a paid run unscoreable. Raises
-    `ScorerError` naming the eval set, the first item that uses the scorer, and why.
+    Found after the requests, either makes a paid run unscoreable. Raises `ScorerError`
+    naming the eval set, the first item concerned, and why. (Targets are checked when the
+    eval set is read: an item without one is refused there.)
     """
     first: dict[str, EvalItem] = {}
     for item in items:
-        first.setdefault(scorer_of(item, scorer), item)
+        name = scorer_of(item, scorer)
+        first.setdefault(name, item)
+        schema = None
+        if name == "json_schema":
+            schema = item_schema(item.params, item.metadata)
+        elif name == "json":
+            schema = item.metadata.get("schema")
+        if schema is not None:
+            try:
+                schema_errors(None, schema)  # builds (and caches) its validator
+            except ScorerError as exc:
+                raise ScorerError(f"{evalset}: item {item.id!r}: {exc}; nothing was sent") from None
     for name, item in first.items():
         try:
             get_scorer(name)

@@ -561,3 +561,41 @@ def test_score_reads_answers_in_the_models_reasoning_style(tmp_path: Path) -> No
         main, ["score", str(results), "--evalset", str(evalset), "--reasoning-style", "x"]
     )
     assert res.exit_code == 2 and "'x' is not one of" in res.output
+
+
+def test_an_invalid_json_schema_stops_eval_before_anything_is_sent(tmp_path: Path) -> None:
+    bad = {"type": "object", "properties": {"age": {"type": "integr"}}}
+    items = [
+        {
+            "id": "ok",
+            "input": "x",
+            "target": {"a": 1},
+            "scorer": "json_schema",
+            "params": {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "t", "schema": {"type": "object"}},
+                }
+            },
+        },
+        {
+            "id": "bad",
+            "input": "y",
+            "target": {"age": 3},
+            "scorer": "json_schema",
+            "params": {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "t", "schema": bad},
+                }
+            },
+        },
+    ]
+    evalset = write(tmp_path / "e.jsonl", items)
+    code, output = fanout(
+        "eval", str(evalset), "--sim", "--model", LLAMA, "--db", str(tmp_path / "s.db")
+    )
+    assert code == 2, output
+    assert f"{evalset}: item 'bad': " in output and "invalid JSON Schema" in output
+    assert "nothing was sent" in output
+    assert not (tmp_path / "s.db").exists()
