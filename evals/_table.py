@@ -1,11 +1,11 @@
 """The plain-text comparison table that ``fanout eval``, ``score`` and ``compare`` print.
 
 One row per model (accuracy with its interval and how it was made, truncated / unparsed /
-errors, tokens, latency, cost), then the paired line of every model against the first: the
-difference, its interval and the test that interval inverts (McNemar's score test for 0/1
-scores, so "interval excludes 0" and "p < 0.05" always agree; the exact p beside it), then,
-when the results have them, the validity rate, pass@k with the majority vote, and
-calibration.
+errors, tokens, latency, cost and the cost of 1,000 correct answers), then the paired line
+of every model against the first: the difference, its interval and the test that interval
+inverts (McNemar's score test for 0/1 scores, so "interval excludes 0" and "p < 0.05"
+always agree; the exact p beside it), then, when the results have them, the validity rate,
+pass@k with the majority vote, and calibration.
 """
 
 from __future__ import annotations
@@ -22,10 +22,30 @@ def _pct(x: float) -> str:
     return "-" if math.isnan(x) else f"{100 * x:.1f}%"
 
 
-def _money(x: float | None) -> str:
-    if x is None:
+def money(x: float | None) -> str:
+    """Dollars as a person reads them, never with an exponent: cents from $1 up
+    (``$1,234.50``), two significant digits below (``$0.41``, ``$0.0027``, ``$0.000062``),
+    ``<$0.000001`` for less than a millionth. The report and this table both write money so.
+    """
+    if x is None or math.isnan(x):
         return "-"
-    return f"${x:,.2f}" if x >= 1 else f"${x:.2g}" if x < 0.001 else f"${x:.4f}"
+    if x == 0:
+        return "$0"
+    if x >= 1:
+        return f"${x:,.2f}"
+    if x < 1e-6:
+        return "<$0.000001"
+    magnitude = math.floor(math.log10(x))
+    decimals = max(2, 1 - magnitude)
+    if decimals > 2 and round(x, decimals) >= 10 ** (magnitude + 1):
+        decimals -= 1  # 0.0999 rounds up to 0.10, not 0.100
+    return f"${x:.{decimals}f}"
+
+
+def per_1k_correct(s: ModelScore) -> str:
+    """The cost per correct answer, times 1,000: "$0.062" rather than "$0.000062"."""
+    cost = s.cost_per_correct()
+    return money(None if cost is None else 1000 * cost)
 
 
 def _n(x: float) -> str:
@@ -46,7 +66,7 @@ def format_table(scores: list[ModelScore]) -> str:
         "reasoning tok",
         "latency p50/p95 ms",
         "cost",
-        "$/correct",
+        "$/1k correct",
     ]
     rows = []
     for s in scores:
@@ -66,8 +86,8 @@ def format_table(scores: list[ModelScore]) -> str:
                 _n(s.tokens("tokens_out").mean),
                 est + _n(reasoning.mean) if reasoning.n else "-",
                 f"{_n(lat.p50)}/{_n(lat.p95)}" if lat.n else "-",
-                _money(s.cost()),
-                _money(s.cost_per_correct()),
+                money(s.cost()),
+                per_1k_correct(s),
             ]
         )
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
