@@ -1,15 +1,20 @@
-"""The progress bar: tqdm, fed by the writer's commits, with live rates in its postfix.
+"""The progress bar: tqdm, fed by the writer's commits, with live figures in its postfix.
 
-The postfix also shows each model's current request limit (what the adaptive limiter is
-following: the tier, the caps or the server's headers). Rates are measured over a sliding
-window (the last `WINDOW` seconds of commits), so a
-resumed run or a pause does not skew them: requests/min counts attempts sent (retries
-included), tokens/min counts prompt and completion tokens of settled jobs.
+The postfix shows, in this order of priority: failed jobs, 429s, the cost so far, requests
+and tokens per minute, retries, and each model's current request limit (what the adaptive
+limiter is following: the tier, the caps or the server's headers). The line fits the
+terminal: fields are dropped from the end of that list until it does (at 80 columns the
+line keeps failed, 429 and cost), and tqdm shrinks the bar itself to what is left. Rates are
+measured over a sliding window (the last `WINDOW` seconds of commits), so a resumed run or
+a pause does not skew them: requests/min counts attempts sent (retries included),
+tokens/min counts prompt and completion tokens of settled jobs.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections import deque
+from collections.abc import Callable
 
 from tqdm import tqdm
 
@@ -21,6 +26,7 @@ from ._store import JobOutcome
 __all__ = ["Progress"]
 
 WINDOW = 30.0
+MIN_BAR = 5  # columns the bar itself keeps before postfix fields are dropped
 
 
 class _Bar(tqdm):  # type: ignore[type-arg]
@@ -45,9 +51,15 @@ class Progress:
         enabled: bool = True,
         clock: Clock | None = None,
         desc: str = "fanout",
+        cost: Callable[[], float | None] | None = None,
+        columns: Callable[[], int] | None = None,
     ) -> None:
         self.stats = stats
         self._limiter = limiter
+        self._cost = cost  # USD so far (None: a price unknown)
+        self._columns = columns or (lambda: shutil.get_terminal_size((80, 24)).columns)
+        self._desc = desc
+        self._total = total
         self._clock = clock or SystemClock()
         # (time, requests so far, tokens so far), oldest first, spanning about WINDOW s
         self._samples: deque[tuple[float, int, int]] = deque()
@@ -72,18 +84,39 @@ class Progress:
             self._samples.popleft()
         t0, r0, k0 = self._samples[0]
         span = now - t0
-        postfix = {}
+        fields = [f"fail={s.failed}", f"429={s.rate_limited}"]
+        if self._cost is not None:
+            cost = self._cost()
+            fields.append("$?" if cost is None else f"${cost:,.2f}")
         if span > 0.5:
-            postfix["req/min"] = f"{(s.requests - r0) * 60 / span:,.0f}"
-            postfix["tok/min"] = f"{(tokens - k0) * 60 / span:,.0f}"
-        postfix["failed"] = str(s.failed)
-        postfix["retries"] = str(s.retries)
-        postfix["429"] = str(s.rate_limited)
+            fields.append(f"{(s.requests - r0) * 60 / span:,.0f} req/min")
+            fields.append(f"{(tokens - k0) * 60 / span:,.0f} tok/min")
+        fields.append(f"retry={s.retries}")
         if self._limiter is not None:
             limits = ", ".join(_limit_text(v) for v in self._limiter.views())
             if limits:
-                postfix["limit"] = limits
-        self._bar.set_postfix(postfix, refresh=False)
+                fields.append(f"limit={limits}")
+        self._bar.set_postfix_str(self._fit(fields), refresh=False)
+
+    def _fit(self, fields: list[str]) -> str:
+        """As many fields as fit beside the rest of the line, in order of priority."""
+        total = self._total
+        # tqdm's own part: "fanout:  12%|" + bar + "| 37/300 [00:01<00:08, 31.41job/s" + ", ]"
+        fixed = (
+            len(f"{self._desc}: 100%|")
+            + MIN_BAR
+            + len(f"| {total}/{total} [00:00<00:00, 9999.99job/s, ]")
+        )
+        room = self._columns() - fixed - 1
+        kept: list[str] = []
+        used = 0
+        for field in fields:
+            extra = len(field) + (2 if kept else 0)
+            if used + extra > room:
+                break
+            kept.append(field)
+            used += extra
+        return ", ".join(kept)
 
     def close(self) -> None:
         self._bar.close()
