@@ -340,18 +340,24 @@ def _sections(scores: list[ModelScore]) -> list[Section]:
 
 def text_width(text: str, size: float = _FONT) -> float:
     """How wide ``text`` may be drawn at ``size`` px, erring wide: DejaVu Sans (the widest
-    usual system-ui fallback) stays under these em widths."""
+    usual system-ui fallback) stays under these em widths, and any glyph not named here
+    (symbols, non-ASCII) is counted a full em."""
     em = 0.0
     for ch in text:
-        if ch in "MWmw@%—":
+        if ch in _NARROW:
+            em += 0.45
+        elif ch in "MW" or not ch.isascii():
             em += 1.0
         elif ch.isupper():
             em += 0.8
-        elif ch in "iljtfr.,:;'|!()[]{} -/":
-            em += 0.45
-        else:
+        elif ch.isdigit() or (ch.islower() and ch not in "mw"):
             em += 0.66
+        else:
+            em += 1.0
     return em * size
+
+
+_NARROW = frozenset("iljtfr.,:;'|!()[] -/")
 
 
 def _labels(models: list[str]) -> list[str]:
