@@ -198,8 +198,17 @@ def _sections(scores: list[ModelScore]) -> list[Section]:
             "Accuracy, tokens and cost",
             _overview_svg(scores),
             "Accuracy: the dot, and its 95% interval as the line (the method is in the "
-            "table below). Output tokens: the mean per item, its reasoning part shaded. "
-            "Cost: what 1,000 correct answers cost at the listed prices.",
+            "table below)."
+            + (
+                " Output tokens: the mean per item, its reasoning part shaded."
+                if _has_tokens(scores)
+                else ""
+            )
+            + (
+                " Cost: what 1,000 correct answers cost at the listed prices."
+                if _has_prices(scores)
+                else " No model has a price in config/models.toml: no cost."
+            ),
         )
     ]
     rows: list[list[Cell]] = []
@@ -393,6 +402,14 @@ def _svg_open(width: float, height: float, label: str) -> str:
     )
 
 
+def _has_tokens(scores: list[ModelScore]) -> bool:
+    return any(not math.isnan(s.tokens("tokens_out").mean) for s in scores)
+
+
+def _has_prices(scores: list[ModelScore]) -> bool:
+    return any(s.price is not None for s in scores)
+
+
 def _overview_svg(scores: list[ModelScore]) -> str:
     """Per model, one row across three panels: accuracy with its interval on a 0-100%
     axis; mean output tokens as a bar, its reasoning part shaded; cost per 1,000 correct
@@ -402,8 +419,7 @@ def _overview_svg(scores: list[ModelScore]) -> str:
     label_w = max((text_width(n) for n in names), default=0)
     tokens = [(s.tokens("tokens_out"), s.tokens("reasoning_tokens")) for s in scores]
     costs = [s.cost_per_correct() for s in scores]
-    show_tokens = any(o.n and not math.isnan(o.mean) for o, _ in tokens)
-    show_cost = any(s.price is not None for s in scores)
+    show_tokens, show_cost = _has_tokens(scores), _has_prices(scores)
     acc_x = pad + label_w + 14
     acc_w = 240
     value_room = text_width("100.0%") + 8  # the accuracy printed past the whisker
