@@ -269,7 +269,7 @@ def _sections(scores: list[ModelScore]) -> list[Section]:
                 ("reasoning tokens", "mean / p95"),
                 ("latency, ms", "p50 / p95"),
                 "cost",
-                ("cost", "per 1k correct"),
+                "cost per 1k correct",
             ],
             rows,
         )
@@ -335,7 +335,7 @@ def _sections(scores: list[ModelScore]) -> list[Section]:
                     ("B - A", "points"),
                     "95% interval",
                     ("p", "the test the interval inverts"),
-                    ("McNemar b / c", "and its exact p"),
+                    ("McNemar b / c", "exact p"),
                     ("output tokens", "A / B, where both are right"),
                 ],
                 rows,
