@@ -335,7 +335,7 @@ def _sections(scores: list[ModelScore]) -> list[Section]:
                     ("B - A", "points"),
                     "95% interval",
                     ("p", "the test the interval inverts"),
-                    ("McNemar b / c", "exact p"),
+                    ("McNemar", "b / c, exact p"),
                     ("output tokens", "A / B, where both are right"),
                 ],
                 rows,
