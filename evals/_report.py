@@ -604,7 +604,7 @@ _RANGE = re.compile(r"[-+]?[\d.]+%? to [-+]?[\d.]+%?")
 def _cell_html(cell: Cell, *, first: bool = False, head: bool = False) -> str:
     if isinstance(cell, tuple):
         figure, how = cell
-        cls = "how nw" if _RANGE.fullmatch(how) else "how"
+        cls = "how nw" if len(how) <= 16 or _RANGE.fullmatch(how) else "how"  # short: one line
         return f'{html.escape(figure)}<span class="{cls}">{html.escape(how)}</span>'
     if head:
         return _SOFT.get(cell) or _name_html(cell, loose=True)

@@ -95,7 +95,7 @@ def test_a_long_name_is_whole_in_the_figure_and_breaks_only_after_its_slash(
         "Meta-Llama-3.1-405B-Instruct-Turbo</span>"
     ) in page
     # A figure's method sits under it in HTML, beside it in Markdown.
-    assert '<span class="how">wilson</span>' in page
+    assert '<span class="how nw">wilson</span>' in page
     assert "(wilson)" in (tmp_path / "r.md").read_text()
 
 
