@@ -10,7 +10,9 @@ the same command each time, and lets the last one finish. Then it checks, and re
   reply to its own request (the simulator signs each reply with its request);
 - no job is lost; the state file passes ``PRAGMA integrity_check`` after every kill;
 - requests the simulator answered twice (paid twice): total, and per kill against the
-  in-flight window (requests held by workers + results queued + the writer's batch).
+  window, one job per worker (see ``runner/_engine.py``, "What a SIGKILL loses"). A kill's
+  cost is counted exactly: the growth, over the killed process, of (200 answers sent) -
+  (jobs succeeded in the state file); the per-kill costs add up to the total (checked).
 
 The test suite runs a smaller round of the same (``tests/runner/test_torture.py``).
 """
@@ -37,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import FANOUT, sim_process  # noqa: E402
 
 FAULTS = "500=0.025,503=0.025,reset=0.02,truncate=0.01,slow=0.01"
-BATCH = 100  # EngineSettings.batch_size
 
 
 def write_jobs(path: Path, n: int) -> Path:
@@ -55,15 +56,21 @@ def write_jobs(path: Path, n: int) -> Path:
     return path
 
 
-def _committed(db: Path) -> int:
+def _succeeded(db: Path) -> int:
     if not db.exists():
         return 0
     try:
         with sqlite3.connect(db, timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM jobs WHERE status != 'pending'").fetchone()
+            row = conn.execute("SELECT count(*) FROM jobs WHERE status = 'succeeded'").fetchone()
         return int(row[0])
     except sqlite3.OperationalError:
         return 0
+
+
+def _uncommitted(url: str, db: Path) -> int:
+    """200 answers sent and not committed: what the kills so far have thrown away."""
+    answered = httpx.get(f"{url}/sim/stats").json()["by_status"].get("200", 0)
+    return int(answered) - _succeeded(db)
 
 
 def _integrity(db: Path) -> bool:
@@ -119,7 +126,7 @@ def torture(
             argv[argv.index("--base-url") + 1] = url
             start = time.monotonic()
             for _ in range(kills):
-                before = httpx.get(f"{url}/sim/stats").json()["extra_answers"]
+                before = _uncommitted(url, db)
                 proc = subprocess.Popen(
                     argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
                 )
@@ -132,20 +139,8 @@ def torture(
                     raise AssertionError("state file failed its integrity check after a kill")
                 if out.exists():
                     raise AssertionError("a result file appeared from a killed run")
-                # The resends caused by this kill happen in the next process; count them
-                # when it has committed past the point this one reached.
-                reached = _committed(db)
-                probe = subprocess.Popen(
-                    argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-                )
-                deadline = time.monotonic() + 60
-                while _committed(db) <= reached + 2 * concurrency + BATCH and probe.poll() is None:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
-                probe.send_signal(signal.SIGINT)  # a graceful stop resends nothing
-                probe.communicate(timeout=60)
-                per_kill.append(httpx.get(f"{url}/sim/stats").json()["extra_answers"] - before)
+                time.sleep(0.3)  # the simulator settles the dead connections (abandoned)
+                per_kill.append(_uncommitted(url, db) - before)
             final = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
             wall = time.monotonic() - start
             stats = httpx.get(f"{url}/sim/stats").json()
@@ -173,7 +168,12 @@ def torture(
             text = choice["message"]["content"] if "message" in choice else choice["text"]
             if not text.startswith(f"sim:{signature(job.endpoint, job.body)} "):
                 raise AssertionError(f"{job.custom_id} carries another request's reply")
-        window = 2 * concurrency + BATCH
+        if stats["extra_answers"] != sum(per_kill):
+            raise AssertionError(
+                f"per-kill costs {per_kill} do not add up to the {stats['extra_answers']} "
+                "requests answered twice"
+            )
+        window = concurrency
         return {
             "jobs": jobs,
             "kills": kills,

@@ -2,9 +2,9 @@
 
 ::
 
-    state.db --feeder--> [stream, size N] --> N workers --> [stream] --> writer --> state.db
-              pages of unfinished            limiter, client,           batches of results,
-              jobs, in line order            retries as values          one transaction each
+    state.db --feeder--> [stream, size N] --> N workers --> [hand-over] --> writer --> state.db
+              pages of unfinished            limiter, client,             what is ready,
+              jobs, in line order            retries as values            one transaction
 
 - The **feeder** reads unfinished jobs a page at a time and blocks on the bounded stream, so
   memory holds at most a page plus N jobs, whatever the file's length. At the start of a
@@ -13,15 +13,27 @@
 - Each **worker** owns one job at a time: it waits on the limiter, makes an attempt, and
   acts on the attempt's `Decision`: done, fail, retry after a backoff, or abort the run.
   A job keeps its worker while it backs off; the pool has that many jobs in hand at most.
-- The **writer** is the only task that writes results: it commits every ``batch_size``
-  results or every ``flush_interval`` seconds, whichever comes first.
+- The **writer** is the only task that writes results, by group commit: it waits for a
+  result, takes every other one ready, commits them in one transaction, and repeats. No
+  timer and no batch size hold a result back.
+
+What a SIGKILL loses. The results stream has no buffer: a worker hands its result straight
+to the writer, which commits on the event loop's thread (`Engine._writer` says why), so
+while a commit runs no worker runs. A job answered and not committed is therefore either
+held by its worker (the answer on its way or being read, or the result waiting for the
+writer's next turn) or in the commit in progress, whose workers have let go of it: at most
+``concurrency`` jobs, whatever the timing (`tests/runner/test_crash.py` kills runs to check
+it). Measured with `bench/kill_window.py` (bench/RESULTS.md, "kill window"): at zero latency
+the server answers faster than one Python process reads, so a kill finds most of the
+requests in flight answered and unread; at 50 ms latency, a few.
 
 Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the feeder, lets in-flight
 attempts finish for up to ``grace`` seconds (no new attempt starts, backoff sleeps end at
 once), then cancels what is left; the writer commits everything it received. A second
 request cancels in-flight work at once. A job whose attempt was cut short is not recorded:
-it stays pending and a rerun sends it again. Cancellation is a status here, never an error,
-and the writer's last commit runs in a shielded scope.
+it stays pending and a rerun sends it again; a result already made is handed to the writer
+in a shielded scope, so a stop never drops an answer that was read. Cancellation is a
+status here, never an error.
 """
 
 from __future__ import annotations
@@ -56,14 +68,17 @@ Ts = TypeVarTuple("Ts")
 # than one per turn and some would always be waiting.
 _START_CROWD = 16
 
+# Seconds between WAL checkpoints while the writer commits (see `Engine._writer`). What a
+# checkpoint copies is at most this long's commits (a few MB at 3,000 results/s); it holds
+# no result back: results are committed to the WAL before any checkpoint.
+_CHECKPOINT_EVERY = 0.5
+
 
 @dataclass
 class EngineSettings:
     concurrency: int = 64
     max_attempts: int = 6
     grace: float = 10.0  # seconds in-flight requests may finish after a stop request
-    batch_size: int = 100
-    flush_interval: float = 0.2
     page_size: int = 1000
 
 
@@ -154,7 +169,7 @@ class Engine:
     async def _run(self) -> RunStats:
         n = self.settings.concurrency
         async with anyio.create_task_group() as outer:
-            res_send, res_recv = anyio.create_memory_object_stream[JobOutcome](n)
+            res_send, res_recv = anyio.create_memory_object_stream[JobOutcome](0)
             outer.start_soon(self._writer, res_recv)
             async with res_send:
                 with anyio.CancelScope() as self._work_scope:
@@ -208,7 +223,7 @@ class Engine:
                     continue  # leave it pending; drain so the feeder is not blocked
                 outcome = await self._process(job)
                 if outcome is not None:
-                    await _put(results, outcome)
+                    await _hand_over(results, outcome)
 
     async def _process(self, job: PendingJob) -> JobOutcome | None:
         """Attempt one job until it settles; None if it was left pending on purpose."""
@@ -318,44 +333,41 @@ class Engine:
         )
 
     async def _writer(self, results: MemoryObjectReceiveStream[JobOutcome]) -> None:
-        """Commit results in batches: ``batch_size`` of them, or what came in within
-        ``flush_interval`` of a batch's first result, whichever is first.
+        """Group commit: wait for a result, take every other one already waiting, commit
+        them in one transaction, repeat.
 
-        One timeout per batch, not per result: a cancel scope and a timer for every
-        result were 2-3% of the event loop's time at zero latency (py-spy).
+        No timer holds a result back, and the commit runs here, on the event loop's thread:
+        run in a worker thread, a commit of 1 ms took 38 ms (median) to come back at zero
+        latency (the thread's wake-up waits for the loop, and the GIL), while results piled
+        up behind it. A commit does no fsync (`Store`: WAL, synchronous=NORMAL); the
+        checkpoints, which do, run in a thread beside it every `_CHECKPOINT_EVERY` seconds.
         """
-        batch: list[JobOutcome] = []
-        size = self.settings.batch_size
-        try:
-            async with results:
-                ended = False
-                while not ended:
+        with self.store.deferred_checkpoints():
+            async with anyio.create_task_group() as tg, results:
+                tg.start_soon(self._checkpointer)
+                while True:
                     try:
-                        batch.append(await results.receive())
+                        batch = [await results.receive()]
                     except anyio.EndOfStream:
                         break
-                    with anyio.move_on_after(self.settings.flush_interval):
-                        try:
-                            while len(batch) < size:
-                                batch.append(await _next(results))
-                        except anyio.EndOfStream:
-                            ended = True
-                    await self._flush(batch)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._flush(batch)
+                    ended = _take_ready(results, batch)
+                    self._commit(batch)
+                    if ended:
+                        break
+                tg.cancel_scope.cancel()
 
-    async def _flush(self, batch: list[JobOutcome]) -> None:
-        if not batch:
-            return
-        items = list(batch)
-        batch.clear()
-        await self._db(self.store.record, items)
+    async def _checkpointer(self) -> None:
+        while True:
+            await anyio.sleep(_CHECKPOINT_EVERY)
+            await self._db(self.store.checkpoint)
+
+    def _commit(self, items: list[JobOutcome]) -> None:
+        self.store.record(items)
         if self.on_commit is not None:
             self.on_commit(items)
 
     async def _db(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
-        """Run a store call in a worker thread; one at a time (SQLite has one writer)."""
+        """Run a store call (a page read, a checkpoint) in a worker thread, one at a time."""
         async with self._db_lock:
             return await anyio.to_thread.run_sync(fn, *args)
 
@@ -370,6 +382,28 @@ async def _next(stream: MemoryObjectReceiveStream[T]) -> T:
         return stream.receive_nowait()
     except anyio.WouldBlock:
         return await stream.receive()
+
+
+def _take_ready(stream: MemoryObjectReceiveStream[T], into: list[T]) -> bool:
+    """Append every item ``stream`` holds now (buffered, or offered by a waiting sender);
+    True if the stream has ended."""
+    while True:
+        try:
+            into.append(stream.receive_nowait())
+        except anyio.WouldBlock:
+            return False
+        except anyio.EndOfStream:
+            return True
+
+
+async def _hand_over(stream: MemoryObjectSendStream[T], item: T) -> None:
+    """Hand a result to the writer, at once if it is waiting, else shielded from a stop
+    (the writer takes it within a turn of the loop: it runs until the stream closes)."""
+    try:
+        stream.send_nowait(item)
+    except anyio.WouldBlock:
+        with anyio.CancelScope(shield=True):
+            await stream.send(item)
 
 
 async def _put(stream: MemoryObjectSendStream[T], item: T) -> None:

@@ -520,7 +520,7 @@ async def run_one_job(tmp_path: Path, handler: Handler, max_attempts: int) -> di
 
     clock = FakeClock()
     client = ApiClient("http://test/v1", None, transport=httpx.MockTransport(respond), clock=clock)
-    settings = EngineSettings(concurrency=1, flush_interval=0.01, max_attempts=max_attempts)
+    settings = EngineSettings(concurrency=1, max_attempts=max_attempts)
     engine = Engine(store, run.id, client, NoLimit(), settings, clock=clock)
     await engine.run()
     (line,) = [json.loads(r.to_json()) for r in store.iter_results(run.id)]

@@ -76,7 +76,7 @@ def make(
         run.id,
         client,
         NoLimit(),
-        EngineSettings(concurrency=4, flush_interval=0.01, **settings),
+        EngineSettings(concurrency=4, **settings),
         clock=clock,
     )
     return engine, store, run.id, clock
@@ -202,9 +202,7 @@ async def test_resume_sends_only_unfinished_and_counts_attempts(tmp_path: Path) 
         return ok(prompt)
 
     client = ApiClient("http://test/v1", None, transport=httpx.MockTransport(respond))
-    again = Engine(
-        store, run_id, client, NoLimit(), EngineSettings(concurrency=2, flush_interval=0.01)
-    )
+    again = Engine(store, run_id, client, NoLimit(), EngineSettings(concurrency=2))
     await again.run()
     assert sorted(sent) == ["p1", "p2"]
     c = store.counts(run_id)
@@ -238,38 +236,40 @@ async def test_stop_cuts_backoff_short_and_leaves_the_job_pending(tmp_path: Path
 
 
 @pytest.mark.asyncio
-async def test_writer_commits_full_batches_and_the_rest(tmp_path: Path) -> None:
-    engine, store, run_id, _ = make(tmp_path, 250, lambda prompt, _: ok(prompt), batch_size=100)
-    engine.settings.flush_interval = 60.0  # only size and the end of the run flush
+async def test_writer_commits_what_is_ready_in_one_transaction(tmp_path: Path) -> None:
+    engine, store, run_id, _ = make(tmp_path, 250, lambda prompt, _: ok(prompt))
     batches: list[int] = []
     engine.on_commit = lambda items: batches.append(len(items))
     stats = await engine.run()
-    assert stats.succeeded == 250
-    assert batches == [100, 100, 50]
+    assert stats.succeeded == 250 and sum(batches) == 250
+    # Group commit: one transaction takes every result ready, and no more can be ready
+    # than the workers made (results are handed over, never buffered).
+    assert max(batches) <= 4 and any(b > 1 for b in batches), batches
     assert store.counts(run_id).succeeded == 250
 
 
 @pytest.mark.asyncio
-async def test_writer_flushes_a_partial_batch_after_the_interval(tmp_path: Path) -> None:
-    engine, store, run_id, _ = make(tmp_path, 4, lambda prompt, _: ok(prompt), batch_size=100)
+async def test_a_result_is_committed_while_other_requests_are_in_flight(tmp_path: Path) -> None:
+    engine, store, run_id, _ = make(tmp_path, 4, lambda prompt, _: ok(prompt))
     release = anyio.Event()
     inner = engine.client
 
-    class HoldLast:  # answers p0-p2 at once, p3 only when released
+    class HoldLast:  # answers p0-p2 at once, p3 only once a result has been committed
         async def post(self, endpoint: str, body: bytes) -> Attempt:
             if b'"p3"' in body:
                 await release.wait()
             return await inner.post(endpoint, body)
 
     engine.client = HoldLast()  # type: ignore[assignment]
-    batches: list[int] = []
+    committed: list[list[str]] = []
 
     def on_commit(items: list[JobOutcome]) -> None:
-        batches.append(len(items))
+        committed.append([str(o.request_id) for o in items])
         release.set()
 
     engine.on_commit = on_commit
-    with anyio.fail_after(10):
+    with anyio.fail_after(10):  # no batch to fill and no timer: nothing waits for p3
         stats = await engine.run()
     assert stats.succeeded == 4
-    assert batches == [3, 1]  # the first three by the 0.01 s interval, while p3 was held
+    assert committed[-1] == ["id-p3"]
+    assert sorted(r for batch in committed[:-1] for r in batch) == ["id-p0", "id-p1", "id-p2"]

@@ -148,7 +148,7 @@ async def test_the_engine_stores_unknown_counts_as_null_and_adds_nothing(tmp_pat
 
     clock = FakeClock()
     client = ApiClient("http://test/v1", None, transport=httpx.MockTransport(respond), clock=clock)
-    settings = EngineSettings(concurrency=1, flush_interval=0.01, max_attempts=1)
+    settings = EngineSettings(concurrency=1, max_attempts=1)
     engine = Engine(store, run.id, client, NoLimit(), settings, clock=clock)
     await engine.run()
     store.close()
