@@ -7,6 +7,7 @@ Every field is checked on construction so a bad setting fails before a socket is
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from ._answers import AnswerKey
@@ -112,6 +113,12 @@ class SimConfig:
 
     With ``api_key`` set, inference requests without ``Authorization: Bearer <api_key>`` get
     Together's 401.
+
+    Models Together would refuse, whatever the request: ``unknown_models`` get its 404
+    ``model_not_available`` ("Unable to access model X. Please visit ..."), as a mistyped name
+    does; ``dedicated_models`` its 400 ``model_not_available`` ("Unable to access
+    non-serverless model X ... create and start a new dedicated endpoint"), as a model listed
+    but not served serverless does. Any other name is served.
     """
 
     latency: tuple[float, float] = (0.0, 0.0)  # uniform per request, seconds
@@ -138,6 +145,8 @@ class SimConfig:
     accuracy: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
     styles: dict[str, ReasoningStyle] = field(default_factory=dict, hash=False)
     default_accuracy: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
+    unknown_models: AbstractSet[str] = frozenset()  # answered 404 model_not_available
+    dedicated_models: AbstractSet[str] = frozenset()  # answered 400 model_not_available
 
     def __post_init__(self) -> None:
         low, high = self.latency
@@ -179,3 +188,11 @@ class SimConfig:
             _check_accuracy(f"default_accuracy[{kind!r}]", table)
         for model, table in self.accuracy.items():
             _check_accuracy(f"accuracy[{model!r}]", table)
+        for name in ("unknown_models", "dedicated_models"):
+            names = getattr(self, name)
+            if isinstance(names, str) or not all(isinstance(m, str) and m for m in names):
+                raise ValueError(f"{name} must be a collection of model names, got {names!r}")
+            object.__setattr__(self, name, frozenset(names))
+        both = self.unknown_models & self.dedicated_models
+        if both:
+            raise ValueError(f"models both unknown and dedicated-only: {sorted(both)}")

@@ -1,7 +1,9 @@
 """Error bodies in Together's wire format (API notes, sections 4 and 5).
 
 Inference errors use the envelope
-``{"id": "<request id>", "error": {"message", "type", "param": null, "code"}}``;
+``{"id": "<request id>", "error": {"message", "type", "param": null, "code"}}``, among them
+the two ``model_not_available`` refusals: 404 for a model Together does not know, 400 for
+one it serves only on a dedicated endpoint;
 Cloudflare's 52x errors are bare ``text/plain`` (``error code: 520``). 429 bodies come in
 three kinds: ``rate_limit`` (global limits), ``model_rate_limit`` (a model's own limits) and
 ``dynamic_request_limited`` / ``dynamic_token_limited`` (dynamic mode; Together's wording
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 
 RATE_LIMIT_DOCS = "https://docs.together.ai/docs/rate-limits"
+MODELS_PAGE = "https://api.together.ai/models"
 INVALID_API_KEY = (
     "Invalid API key provided. You can find your API key at "
     "https://api.together.ai/settings/api-keys."
@@ -25,6 +28,24 @@ def envelope(
     """Together's error envelope, encoded."""
     error = {"message": message, "type": type_, "param": None, "code": code}
     return json.dumps({"id": reply_id, "error": error}, separators=(",", ":")).encode()
+
+
+def unknown_model(reply_id: str, model: str) -> bytes:
+    """The 404 body for a model Together does not serve (its wording, recorded)."""
+    message = (
+        f"Unable to access model {model}. Please visit {MODELS_PAGE} to view the list of "
+        "supported models."
+    )
+    return envelope(reply_id, message, code="model_not_available")
+
+
+def dedicated_only(reply_id: str, model: str) -> bytes:
+    """The 400 body for a model Together serves only on a dedicated endpoint (recorded)."""
+    message = (
+        f"Unable to access non-serverless model {model}. Please visit {MODELS_PAGE}/{model} "
+        "to create and start a new dedicated endpoint for the model."
+    )
+    return envelope(reply_id, message, code="model_not_available")
 
 
 def internal_error(reply_id: str) -> bytes:
