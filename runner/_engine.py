@@ -10,9 +10,12 @@
   memory holds at most a page plus N jobs, whatever the file's length. At the start of a
   run it wakes the idle workers one per turn of the event loop (`_START_CROWD`), so the
   first requests are not held up while hundreds of others are built.
-- Each **worker** owns one job at a time: it waits on the limiter, makes an attempt, and
-  acts on the attempt's `Decision`: done, fail, retry after a backoff, or abort the run.
-  A job keeps its worker while it backs off; the pool has that many jobs in hand at most.
+- Each **worker** owns one job at a time: it waits on its model's breaker and the limiter,
+  makes an attempt, and acts on the attempt's `Decision`: done, fail, retry after a
+  backoff, or abort the run. A job keeps its worker while it backs off; the pool has that
+  many jobs in hand at most. The breakers (`runner._breaker`) stop sending a model whose
+  first answers refuse it, and stop the run when the server cannot be reached; either way
+  the jobs concerned stay pending and `RunStats.aborted` says why, once.
 - The **writer** is the only task that writes results, by group commit: it waits for a
   result, takes every other one ready, commits them in one transaction, and repeats. No
   timer and no batch size hold a result back.
@@ -46,11 +49,21 @@ from typing import TypeVar, TypeVarTuple
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._breaker import (
+    PATIENCE,
+    PROBES,
+    UNREACHABLE_AFTER,
+    UNREACHABLE_AT_START,
+    Admission,
+    GateState,
+    ModelGate,
+    unreachable_reason,
+)
 from ._client import ApiClient, Attempt
 from ._clock import Clock, SystemClock
 from ._exceptions import StateError, first_fanout_error
 from ._limiter import Cost, Limiter
-from ._retry import Action, Backoff
+from ._retry import CONNECTION_ERROR, Action, Backoff, Decision
 from ._schema import Status
 from ._store import JobOutcome, PendingJob, Store
 
@@ -80,6 +93,11 @@ class EngineSettings:
     max_attempts: int = 6
     grace: float = 10.0  # seconds in-flight requests may finish after a stop request
     page_size: int = 1000
+    # the breakers' thresholds (runner/_breaker.py says why these)
+    probes: int = PROBES  # a model's jobs in flight until it answers; as many refusals trip it
+    patience: float = PATIENCE  # seconds a model's probes may go unanswered before the rest go
+    unreachable_after: float = UNREACHABLE_AFTER  # seconds of failed connections: stop the run
+    unreachable_at_start: float = UNREACHABLE_AT_START  # the same, before any answer came
 
 
 @dataclass
@@ -94,7 +112,10 @@ class RunStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     in_flight: int = 0
-    aborted: str | None = None  # why the server refused the whole run
+    # Why the server refused the run, or some of its models, with the fix; None if it did
+    # not. Jobs it concerns are left pending (the same command resumes them).
+    aborted: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # model -> why it was stopped
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
 
@@ -128,6 +149,11 @@ class Engine:
         self._work_scope: anyio.CancelScope | None = None
         self._db_lock = anyio.Lock()
         self._sleepers: set[anyio.CancelScope] = set()  # workers waiting out a backoff
+        self._gates: dict[str, ModelGate] = {}  # per model: probing, open or tripped
+        self._refused: set[str] = set()  # models tripped: the feeder skips their jobs
+        self._released: list[JobOutcome] = []  # held refusals to record, for the workers
+        self._down_since: float | None = None  # first failed connection since an answer
+        self._answered = False  # some HTTP answer came in this session
 
     # -- control ----------------------------------------------------------------
 
@@ -183,6 +209,19 @@ class Engine:
                                 tg.start_soon(self._worker, job_recv.clone(), res_send.clone())
                 if self._work_scope.cancelled_caught:
                     self.interrupted = True
+                for gate in self._gates.values():  # refusals too few to trip a model
+                    self._released.extend(gate.unsettled())
+                for outcome in self._take_released():
+                    await res_send.send(outcome)
+        if self.stats.refused:
+            reasons = list(self.stats.refused.values())
+            if self.stats.aborted is not None:
+                reasons.insert(0, self.stats.aborted)
+            self.stats.aborted = (
+                reasons[0]
+                if len(reasons) == 1
+                else f"{len(reasons)} causes:\n  " + "\n  ".join(reasons)
+            )
         return self.stats
 
     async def _feeder(self, send: MemoryObjectSendStream[PendingJob]) -> None:
@@ -198,7 +237,10 @@ class Engine:
                     )
                     if not page:
                         return
+                    refused = self._refused
                     for job in page:
+                        if refused and job.model in refused:
+                            continue  # left pending: its model is refused (runner/_breaker.py)
                         if ramp and send.statistics().tasks_waiting_receive > _START_CROWD:
                             ramp -= 1
                             send.send_nowait(job)  # straight to an idle worker...
@@ -223,13 +265,80 @@ class Engine:
                     continue  # leave it pending; drain so the feeder is not blocked
                 outcome = await self._process(job)
                 if outcome is not None:
+                    self._count(outcome)
                     await _hand_over(results, outcome)
+                if self._released:
+                    for held in self._take_released():
+                        await _hand_over(results, held)
+
+    def _count(self, outcome: JobOutcome) -> None:
+        if outcome.status == Status.SUCCEEDED:
+            self.stats.succeeded += 1
+        else:
+            self.stats.failed += 1
+
+    def _take_released(self) -> list[JobOutcome]:
+        released, self._released = self._released, []
+        for outcome in released:
+            self._count(outcome)
+        return released
 
     async def _process(self, job: PendingJob) -> JobOutcome | None:
-        """Attempt one job until it settles; None if it was left pending on purpose."""
+        """Attempt one job until it settles: its outcome to record, or None if it is left
+        pending (stopped, refused model) or held by its model's breaker."""
+        gate = self._gates.get(job.model)
+        if gate is None:
+            gate = self._gates[job.model] = ModelGate(
+                job.model, self.settings.probes, self.settings.patience
+            )
+        probe = False
+        if gate.state is not GateState.OPEN:
+            admission = await self._admit(gate)
+            if admission is None:
+                return None
+            probe = admission is Admission.PROBE
+        settled = None
+        try:
+            settled = await self._attempts(job)
+        finally:
+            if settled is None and probe:
+                gate.give_back()
+        if settled is None:
+            return None
+        outcome, status, decision = settled
+        if gate.state is GateState.OPEN:
+            return outcome
+        keep, released = gate.settle(outcome, status, decision)
+        self._released.extend(released)
+        if gate.reason is not None and job.model not in self._refused:
+            self._refused.add(job.model)
+            self.stats.refused[job.model] = gate.reason
+        return keep
+
+    async def _admit(self, gate: ModelGate) -> Admission | None:
+        """Wait for the model's breaker to let the job go; None: leave it pending."""
+        while True:
+            admission = gate.admit(self.clock.monotonic())
+            if admission is Admission.REFUSED or self.stopping:
+                return None
+            if admission is not Admission.WAIT:
+                return admission
+            with anyio.move_on_after(gate.seconds_left(self.clock.monotonic())) as scope:
+                self._sleepers.add(scope)
+                try:
+                    await gate.wait()
+                finally:
+                    self._sleepers.discard(scope)
+            if scope.cancelled_caught and not self.stopping:
+                gate.lift()  # the probes are being worked on: the model's refusals come at once
+
+    async def _attempts(self, job: PendingJob) -> tuple[JobOutcome, int | None, Decision] | None:
+        """Attempt one job until it settles: (outcome, last HTTP status, last decision);
+        None if it was left pending on purpose (stopped, the run aborted)."""
         started = self.clock.wall()
         attempt_no = 0
         last: Attempt | None = None
+        max_attempts = self.settings.max_attempts
         cost = Cost(
             job.est_prompt if job.est_prompt is not None else job.est_tokens,
             job.max_completion if job.est_prompt is not None else 0,
@@ -259,24 +368,55 @@ class Engine:
             assert sent is not None  # the post returned (it never raises for HTTP trouble)
             last = sent
             decision = last.decision
+            if last.status is not None:
+                self._down_since = None  # the server answered: it is reachable
+                self._answered = True
             if decision.rate_limited:
                 self.stats.rate_limited += 1
             if decision.action is Action.DONE:
-                return self._outcome(job, last, attempt_no, started, Status.SUCCEEDED)
+                outcome = self._outcome(job, last, attempt_no, started, Status.SUCCEEDED)
+                return outcome, last.status, decision
             self.stats.errors_by_code[decision.code] = (
                 self.stats.errors_by_code.get(decision.code, 0) + 1
             )
             if decision.action is Action.ABORT:
-                if self.stats.aborted is None:
-                    self.stats.aborted = decision.message
-                self.request_stop()
+                self._abort(decision.message)
                 return None
-            if decision.action is Action.FAIL or attempt_no >= self.settings.max_attempts:
-                return self._outcome(job, last, attempt_no, started, Status.FAILED)
+            unreachable = decision.code == CONNECTION_ERROR and last.status is None
+            if unreachable and self._unreachable_for_good(decision):
+                return None
+            if decision.action is Action.FAIL or (
+                attempt_no >= max_attempts and not unreachable
+            ):  # a failure to connect while nothing answers says nothing about the job
+                outcome = self._outcome(job, last, attempt_no, started, Status.FAILED)
+                return outcome, last.status, decision
             self.stats.retries += 1
-            await self._backoff_sleep(self.backoff.delay(attempt_no, decision))
+            delay = self.backoff.delay(min(attempt_no, max_attempts), decision)
+            await self._backoff_sleep(delay)
             if self.stopping:
                 return None
+
+    def _abort(self, reason: str) -> None:
+        """The whole run is refused: stop, leave every unsettled job pending."""
+        if self.stats.aborted is None:
+            self.stats.aborted = reason
+        self.request_stop()
+
+    def _unreachable_for_good(self, decision: Decision) -> bool:
+        """Note a failed connection; True (and the run aborted) once nothing has answered
+        for ``unreachable_after`` seconds since the first (``unreachable_at_start`` if
+        nothing has answered at all yet: runner/_breaker.py)."""
+        now = self.clock.monotonic()
+        if self._down_since is None:
+            self._down_since = now
+            return False
+        settings = self.settings
+        window = settings.unreachable_after if self._answered else settings.unreachable_at_start
+        if now - self._down_since < window:
+            return False
+        base_url = getattr(self.client, "base_url", "the server")
+        self._abort(unreachable_reason(base_url, decision.message, window))
+        return True
 
     async def _backoff_sleep(self, seconds: float) -> None:
         """Sleep before a retry; a stop request cuts the sleep short."""
@@ -299,9 +439,6 @@ class Engine:
             if decision.retryable:
                 code = f"{decision.code}_exhausted"
                 message = f"{decision.message} (gave up after {attempt_no} attempts)"
-            self.stats.failed += 1
-        else:
-            self.stats.succeeded += 1
         body_text = None
         if last.body is not None and last.status is not None:
             # A success's body was parsed as a JSON object already; store it verbatim.

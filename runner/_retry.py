@@ -10,11 +10,15 @@ Every HTTP answer or transport error is classified once, here, into a `Decision`
   array, an object without ``choices`` or with ``choices: []``. Such an answer holds no
   result, so recording it as a success would lose the job; once the attempts are spent
   it fails as ``invalid_response_exhausted``.
-- ``FAIL``: the request itself is wrong and will be wrong again: 400, 404, 422 and the
-  other 4xx. Not retried; recorded with the server's message.
-- ``ABORT``: the account, not the request, is the problem (401 bad key, 402 no credit,
-  403 forbidden): every other job would fail the same way, so the run stops and leaves
-  its jobs pending for a rerun once the account is fixed.
+- ``FAIL``: the request itself is wrong and will be wrong again: 400, 403, 404, 422 and the
+  other 4xx. Not retried; recorded with the server's message. At Together a 403 is a
+  request too long for the model (input tokens + ``max_tokens`` over its context), so it
+  fails that job, not the run. Some of these refuse the model, not the request
+  (`refuses_model`: ``model_not_available``, any 404, a 403): when a model's first
+  attempts are all refused the same way, `runner._breaker` stops sending that model.
+- ``ABORT``: the account, not the request, is the problem (401 bad key, 402 no credit):
+  every other job would fail the same way, so the run stops and leaves its jobs pending
+  for a rerun once the account is fixed.
 
 `Backoff` turns a ``RETRY`` into a wait: exponential with full jitter
 (``uniform(0, min(cap, base * 2**(attempt-1)))``, AWS's "full jitter"), unless the server
@@ -39,10 +43,20 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Action", "Backoff", "Decision", "classify_exception", "classify_response"]
+__all__ = [
+    "CONNECTION_ERROR",
+    "Action",
+    "Backoff",
+    "Decision",
+    "classify_exception",
+    "classify_response",
+    "refuses_model",
+]
 
 RETRY_STATUSES = frozenset({408, 409, 429})
-ABORT_STATUSES = frozenset({401, 402, 403})
+ABORT_STATUSES = frozenset({401, 402})
+MODEL_REFUSED = "model_not_available"  # Together's code for a model it will not serve
+CONNECTION_ERROR = "connection_error"  # no HTTP answer: refused, reset, cut off
 MAX_RETRY_AFTER = 600.0
 
 
@@ -104,6 +118,20 @@ def classify_response(
     return Decision(Action.FAIL, code, message), parsed
 
 
+def refuses_model(status: int | None, decision: Decision) -> bool:
+    """Whether a failed answer may refuse the model rather than the request.
+
+    Together's ``model_not_available`` (404 for a name it does not know, 400 for a model it
+    serves only on a dedicated endpoint); any 404 on an inference endpoint (a model name or
+    a base URL it does not know: vLLM and OpenAI answer an unknown model so); a 403 (a key
+    without access to the model, or at Together a request too long for it). One such answer
+    proves nothing about the model; `runner._breaker` decides from the first few.
+    """
+    if decision.action is not Action.FAIL:
+        return False
+    return decision.code == MODEL_REFUSED or status in (403, 404)
+
+
 def classify_exception(exc: Exception) -> Decision:
     """Classify a transport error raised by httpx while sending or reading.
 
@@ -114,14 +142,14 @@ def classify_exception(exc: Exception) -> Decision:
     if isinstance(exc, httpx.TimeoutException):
         cause = exc.__cause__
         if cause is not None and not isinstance(cause, TimeoutError):
-            return Decision(Action.RETRY, "connection_error", _describe(cause))
+            return Decision(Action.RETRY, CONNECTION_ERROR, _describe(cause))
         return Decision(Action.RETRY, "timeout", f"{type(exc).__name__}: request timed out")
     if isinstance(exc, httpx.RemoteProtocolError):
         return Decision(
-            Action.RETRY, "connection_error", f"server broke off the response: {_describe(exc)}"
+            Action.RETRY, CONNECTION_ERROR, f"server broke off the response: {_describe(exc)}"
         )
     if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
-        return Decision(Action.RETRY, "connection_error", _describe(exc))
+        return Decision(Action.RETRY, CONNECTION_ERROR, _describe(exc))
     return Decision(Action.FAIL, "client_error", _describe(exc))
 
 

@@ -15,6 +15,7 @@ from runner._retry import (
     classify_exception,
     classify_response,
     parse_retry_after,
+    refuses_model,
 )
 
 H = httpx.Headers
@@ -47,17 +48,36 @@ def test_retried_statuses(status: int) -> None:
     assert decision.action is Action.RETRY
 
 
-@pytest.mark.parametrize("status", [400, 404, 413, 422])
+@pytest.mark.parametrize("status", [400, 403, 404, 413, 422])
 def test_failed_statuses_are_not_retried(status: int) -> None:
     decision, _ = classify_response(status, H(), envelope("bad input"))
     assert decision.action is Action.FAIL
     assert decision.message == f"HTTP {status}: bad input"
 
 
-@pytest.mark.parametrize("status", [401, 402, 403])
+@pytest.mark.parametrize("status", [401, 402])
 def test_account_problems_abort_the_run(status: int) -> None:
     decision, _ = classify_response(status, H(), envelope("Invalid API key provided."))
     assert decision.action is Action.ABORT
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "refused"),
+    [
+        (404, "model_not_available", True),  # Together: a name it does not know
+        (400, "model_not_available", True),  # Together: a dedicated-endpoint-only model
+        (404, None, True),  # vLLM, OpenAI: the model does not exist
+        (403, None, True),  # no access to the model (or, at Together, too long a request)
+        (400, None, False),  # the request is wrong, not the model
+        (422, None, False),
+        (500, "model_not_available", False),  # retried, so not a refusal
+    ],
+)
+def test_refusals_of_the_model_are_told_from_bad_requests(
+    status: int, code: str | None, refused: bool
+) -> None:
+    decision, _ = classify_response(status, H(), envelope("no", code=code))
+    assert refuses_model(status, decision) is refused
 
 
 def test_429_is_rate_limited_with_type_as_code_and_retry_after() -> None:
