@@ -318,8 +318,10 @@ class Engine:
     async def _admit(self, gate: ModelGate) -> Admission | None:
         """Wait for the model's breaker to let the job go; None: leave it pending."""
         while True:
+            if self.stopping:
+                return None
             admission = gate.admit(self.clock.monotonic())
-            if admission is Admission.REFUSED or self.stopping:
+            if admission is Admission.REFUSED:
                 return None
             if admission is not Admission.WAIT:
                 return admission
