@@ -111,6 +111,8 @@ class RunStats:
     failed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # model -> [prompt, completion] tokens settled in this process (for the live cost)
+    tokens_by_model: dict[str, list[int]] = field(default_factory=dict)
     in_flight: int = 0
     # Why the server refused the run, or some of its models, with the fix; None if it did
     # not. Jobs it concerns are left pending (the same command resumes them).
@@ -449,8 +451,14 @@ class Engine:
             else:
                 body_text = _as_json_text(last.body)
         if usage is not None:
-            self.stats.prompt_tokens += usage.prompt_tokens or 0  # None: not counted
-            self.stats.completion_tokens += usage.completion_tokens or 0
+            prompt, completion = usage.prompt_tokens or 0, usage.completion_tokens or 0
+            self.stats.prompt_tokens += prompt  # None: not counted
+            self.stats.completion_tokens += completion
+            tokens = self.stats.tokens_by_model.get(job.model)
+            if tokens is None:
+                tokens = self.stats.tokens_by_model[job.model] = [0, 0]
+            tokens[0] += prompt
+            tokens[1] += completion
         return JobOutcome(
             id=job.id,
             status=status,

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,7 +252,8 @@ async def arun_jobs(
         timeout=opts.timeout,
         transport=transport if transport is not None else opts.transport,
     )
-    limiter = make_limiter(opts, catalog or Catalog.load())
+    catalog = catalog or Catalog.load()
+    limiter = make_limiter(opts, catalog)
     engine = Engine(store, run_id, client, limiter, settings)
     progress = Progress(
         total=before.total,
@@ -260,6 +261,7 @@ async def arun_jobs(
         stats=engine.stats,
         limiter=limiter,
         enabled=opts.progress,
+        cost=_live_cost(catalog, engine.stats, store.usage_by_model(run_id) if resumed else {}),
     )
     engine.on_commit = progress.on_commit
     try:
@@ -282,6 +284,26 @@ async def arun_jobs(
     if not interrupted and stats.aborted is None and counts.pending == 0:
         exported = export_results(store, run, Path(run.out_path))
     return RunReport(run, resumed, counts, stats, interrupted, exported)
+
+
+def _live_cost(
+    catalog: Catalog, stats: RunStats, before: dict[str, tuple[int, int]]
+) -> Callable[[], float | None]:
+    """The run's cost so far (USD): earlier sessions' usage plus this one's, at the catalog's
+    prices; None while a model used has no price."""
+
+    def cost() -> float | None:
+        total = 0.0
+        for model in before.keys() | stats.tokens_by_model.keys():
+            prompt, completion = before.get(model, (0, 0))
+            now = stats.tokens_by_model.get(model, (0, 0))
+            value = catalog.model(model).cost(prompt + now[0], completion + now[1])
+            if value is None:
+                return None
+            total += value
+        return total
+
+    return cost
 
 
 def backend_options(loop: str | None) -> dict[str, Any]:
