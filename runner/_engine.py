@@ -20,23 +20,23 @@
   result, takes every other one ready, commits them in one transaction, and repeats. No
   timer and no batch size hold a result back.
 
-What a SIGKILL loses. The results stream has no buffer: a worker hands its result straight
-to the writer, which commits on the event loop's thread (`Engine._writer` says why), so
-while a commit runs no worker runs. A job answered and not committed is therefore either
-held by its worker (the answer on its way or being read, or the result waiting for the
-writer's next turn) or in the commit in progress, whose workers have let go of it: at most
-``concurrency`` jobs, whatever the timing (`tests/runner/test_crash.py` kills runs to check
-it). Measured with `bench/kill_window.py` (bench/RESULTS.md, "kill window"): at zero latency
-the server answers faster than one Python process reads, so a kill finds most of the
-requests in flight answered and unread; at 50 ms latency, a few.
+What a SIGKILL loses. A worker hands its result to the writer and waits until it is
+committed before it takes another job (`_Handover`: one turn of the event loop), and the
+writer commits on the loop's thread (`Engine._writer` says why). A job answered and not
+committed is therefore its worker's: the answer on its way or being read, or the result
+waiting for that commit. At most ``concurrency`` jobs, whatever the timing
+(`tests/runner/test_crash.py` kills runs to check it). Measured with `bench/kill_window.py`
+(bench/RESULTS.md, "kill window"): at zero latency the server answers faster than one
+Python process reads, so a kill finds many of the requests in flight answered and unread;
+at 50 ms latency, a few.
 
 Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the feeder, lets in-flight
 attempts finish for up to ``grace`` seconds (no new attempt starts, backoff sleeps end at
 once), then cancels what is left; the writer commits everything it received. A second
 request cancels in-flight work at once. A job whose attempt was cut short is not recorded:
 it stays pending and a rerun sends it again; a result already made is handed to the writer
-in a shielded scope, so a stop never drops an answer that was read. Cancellation is a
-status here, never an error.
+before any wait, so a stop never drops an answer that was read. Cancellation is a status
+here, never an error.
 """
 
 from __future__ import annotations
@@ -196,10 +196,10 @@ class Engine:
 
     async def _run(self) -> RunStats:
         n = self.settings.concurrency
+        results = _Handover()
         async with anyio.create_task_group() as outer:
-            res_send, res_recv = anyio.create_memory_object_stream[JobOutcome](0)
-            outer.start_soon(self._writer, res_recv)
-            async with res_send:
+            outer.start_soon(self._writer, results)
+            try:
                 with anyio.CancelScope() as self._work_scope:
                     if self.stopping:
                         self._work_scope.cancel()
@@ -208,13 +208,14 @@ class Engine:
                         tg.start_soon(self._feeder, job_send)
                         async with job_recv:
                             for _ in range(n):
-                                tg.start_soon(self._worker, job_recv.clone(), res_send.clone())
+                                tg.start_soon(self._worker, job_recv.clone(), results)
                 if self._work_scope.cancelled_caught:
                     self.interrupted = True
                 for gate in self._gates.values():  # refusals too few to trip a model
                     self._released.extend(gate.unsettled())
-                for outcome in self._take_released():
-                    await res_send.send(outcome)
+                results.items.extend(self._take_released())
+            finally:
+                results.close()
         if self.stats.refused:
             reasons = list(self.stats.refused.values())
             if self.stats.aborted is not None:
@@ -253,11 +254,9 @@ class Engine:
                     after = page[-1].id
 
     async def _worker(
-        self,
-        jobs: MemoryObjectReceiveStream[PendingJob],
-        results: MemoryObjectSendStream[JobOutcome],
+        self, jobs: MemoryObjectReceiveStream[PendingJob], results: _Handover
     ) -> None:
-        async with jobs, results:
+        async with jobs:
             while True:
                 try:
                     job = await _next(jobs)
@@ -268,10 +267,11 @@ class Engine:
                 outcome = await self._process(job)
                 if outcome is not None:
                     self._count(outcome)
-                    await _hand_over(results, outcome)
+                    results.items.append(outcome)
                 if self._released:
-                    for held in self._take_released():
-                        await _hand_over(results, held)
+                    results.items.extend(self._take_released())
+                if results.items:
+                    await results.committed()
 
     def _count(self, outcome: JobOutcome) -> None:
         if outcome.status == Status.SUCCEEDED:
@@ -479,9 +479,9 @@ class Engine:
             ttfa_ms=None if last.ttfa is None else round(last.ttfa * 1000.0, 3),
         )
 
-    async def _writer(self, results: MemoryObjectReceiveStream[JobOutcome]) -> None:
-        """Group commit: wait for a result, take every other one already waiting, commit
-        them in one transaction, repeat.
+    async def _writer(self, results: _Handover) -> None:
+        """Group commit: wait for a result, take every one made meanwhile, commit them in one
+        transaction, repeat.
 
         No timer holds a result back, and the commit runs here, on the event loop's thread:
         run in a worker thread, a commit of 1 ms took 38 ms (median) to come back at zero
@@ -490,17 +490,11 @@ class Engine:
         checkpoints, which do, run in a thread beside it every `_CHECKPOINT_EVERY` seconds.
         """
         with self.store.deferred_checkpoints():
-            async with anyio.create_task_group() as tg, results:
+            async with anyio.create_task_group() as tg:
                 tg.start_soon(self._checkpointer)
-                while True:
-                    try:
-                        batch = [await results.receive()]
-                    except anyio.EndOfStream:
-                        break
-                    ended = _take_ready(results, batch)
+                while (batch := await results.take()) is not None:
                     self._commit(batch)
-                    if ended:
-                        break
+                    results.done()
                 tg.cancel_scope.cancel()
 
     async def _checkpointer(self) -> None:
@@ -531,26 +525,54 @@ async def _next(stream: MemoryObjectReceiveStream[T]) -> T:
         return await stream.receive()
 
 
-def _take_ready(stream: MemoryObjectReceiveStream[T], into: list[T]) -> bool:
-    """Append every item ``stream`` holds now (buffered, or offered by a waiting sender);
-    True if the stream has ended."""
-    while True:
-        try:
-            into.append(stream.receive_nowait())
-        except anyio.WouldBlock:
-            return False
-        except anyio.EndOfStream:
-            return True
+class _Handover:
+    """Results from the workers to the writer, each worker waiting for its own commit.
 
+    A worker appends its result to ``items`` and awaits `committed`, so it starts no other
+    request while a result of its own is not committed: what a SIGKILL can lose is one
+    answer per worker (module docstring). The wait is one turn of the event loop when the
+    writer is free: `committed` wakes the writer and yields, and the loop runs the woken
+    writer (which commits everything appended so far, synchronously) before the worker. A
+    stop that cancels the wait loses nothing: the result is in ``items`` already.
+    """
 
-async def _hand_over(stream: MemoryObjectSendStream[T], item: T) -> None:
-    """Hand a result to the writer, at once if it is waiting, else shielded from a stop
-    (the writer takes it within a turn of the loop: it runs until the stream closes)."""
-    try:
-        stream.send_nowait(item)
-    except anyio.WouldBlock:
-        with anyio.CancelScope(shield=True):
-            await stream.send(item)
+    def __init__(self) -> None:
+        self.items: list[JobOutcome] = []
+        self._closed = False
+        self._taken = 0  # commits the writer has taken items for
+        self._done = 0  # ... and finished
+        self._wake = anyio.Event()  # the writer waits on it for items
+        self._commit = anyio.Event()  # set when a commit is done, then replaced
+
+    async def committed(self) -> None:
+        """Until everything in ``items`` now is committed."""
+        needed = self._taken + 1  # the next commit takes what is here
+        self._wake.set()
+        await anyio.lowlevel.checkpoint()  # the writer, woken first, commits meanwhile
+        while self._done < needed:  # it was busy: wait for its next commit
+            await self._commit.wait()
+
+    async def take(self) -> list[JobOutcome] | None:
+        """(writer) Everything appended so far, at least one; None once closed and empty."""
+        while not self.items:
+            if self._closed:
+                return None
+            await self._wake.wait()
+            self._wake = anyio.Event()
+        items, self.items = self.items, []
+        self._taken += 1
+        return items
+
+    def done(self) -> None:
+        """(writer) The items last taken are committed."""
+        self._done = self._taken
+        self._commit.set()
+        self._commit = anyio.Event()
+
+    def close(self) -> None:
+        """No more items will come: the writer commits what is left and ends."""
+        self._closed = True
+        self._wake.set()
 
 
 async def _put(stream: MemoryObjectSendStream[T], item: T) -> None:
