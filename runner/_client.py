@@ -14,9 +14,9 @@ request waits for a connection. The transport is swappable behind the same httpx
 hands it straight to the transport, skipping ``AsyncClient.send``: its layers (the auth
 flow, the redirect loop, the cookie jar's parse of every response, the response wrapper)
 do nothing fanout uses (the key is a header, redirects are not followed, no cookie is
-needed) and cost 85-90 µs of CPU a request (bench/overhead.py at concurrency 512, zero
-latency: 0.50-0.51 ms a job through ``send``, 0.41-0.42 ms without; bench/RESULTS.md, "kill
-window"). Cookies a server sets are therefore not kept.
+needed) and cost 85-90 µs of CPU a request (``fanout run`` at concurrency 512 and zero
+latency, measured as bench/overhead.py does: 0.50-0.51 ms a job through ``send``, 0.41-0.42
+ms without; bench/RESULTS.md, "kill window"). Cookies a server sets are therefore not kept.
 
 `ApiClient.post` makes exactly one attempt and never raises for HTTP or transport trouble:
 it returns an `Attempt` carrying the retry `Decision` (see `_retry`), the raw body and the
