@@ -234,7 +234,11 @@ def _summarize(run: Run) -> int:
         echo("Failed jobs (first 10):")
         for line_no, cid, code, message in run.failed_jobs(10):
             echo(f"  line {line_no} ({cid}): {code}: {message}")
-    if run.aborted is not None:
+    if run.aborted is not None and run.stats.refused and not run.interrupted:
+        echo(f"The server refused some of the run's models: {run.aborted}")
+        echo("Their jobs were not marked failed. Fix the cause, then resume with the same command:")
+        echo(f"  {_command_line()}")
+    elif run.aborted is not None:
         echo(f"The server refused the run: {run.aborted}")
         echo("Nothing was marked failed. Fix the cause, then resume with the same command:")
         echo(f"  {_command_line()}")

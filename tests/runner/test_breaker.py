@@ -95,7 +95,8 @@ def test_a_mistyped_model_costs_a_handful_of_requests_and_leaves_every_job_pendi
     assert output.count(f"model {TYPO!r}: HTTP 404: Unable to access model {TYPO}.") == 1
     assert "check the model name: `fanout run --dry-run`" in output
     assert f"({PROBES} requests, each refused the same way)" in output
-    assert "Nothing was marked failed" in output and "0 failed, 3000 pending" in output
+    assert "The server refused some of the run's models" in output
+    assert "Their jobs were not marked failed" in output and "0 failed, 3000 pending" in output
 
 
 def test_a_file_mixing_a_refused_model_and_a_good_one_finishes_the_good_one(
@@ -117,6 +118,7 @@ def test_a_file_mixing_a_refused_model_and_a_good_one_finishes_the_good_one(
     assert f"model {TYPO!r}: HTTP 404" in output
     assert f"model {DEDICATED!r}: HTTP 400: Unable to access non-serverless model" in output
     assert "it runs only on a dedicated endpoint" in output
+    assert "The server refused some of the run's models" in output
 
 
 def test_a_rerun_once_the_endpoint_exists_resumes_the_refused_jobs(tmp_path: Path) -> None:
