@@ -76,6 +76,8 @@ class Progress:
 
     def on_commit(self, items: list[JobOutcome]) -> None:
         self._bar.update(len(items))
+        if self._bar.disable:
+            return
         now = self._clock.monotonic()
         s = self.stats
         tokens = s.prompt_tokens + s.completion_tokens

@@ -45,7 +45,7 @@ def test_live_cost_adds_earlier_sessions_and_this_one_at_the_catalogs_prices() -
     llama = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"  # 0.18 / 0.18 per 1M
     qwen = "Qwen/Qwen3-235B-A22B-Thinking-2507"  # 0.65 / 3.00 per 1M
     stats = RunStats()
-    cost = _live_cost(catalog, stats, {llama: (1_000_000, 0)})
+    cost = _live_cost(catalog, stats, lambda: {llama: (1_000_000, 0)})
     assert cost() == 0.18
     stats.tokens_by_model[qwen] = [1_000_000, 1_000_000]
     stats.tokens_by_model[llama] = [0, 1_000_000]
