@@ -30,17 +30,20 @@ from ._common import EXIT_INTERRUPTED, db_option, fanout_errors
 
 __all__ = ["compare_command", "eval_command", "report_command", "score_command"]
 
-
-@click.command("eval")
-@click.argument("evalset", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", "models", multiple=True, required=True, help="Model to evaluate.")
-@click.option("--scorer", help="Scorer for items that name none (default: by target type).")
-@click.option(
+# --reasoning-style, the same on every command that reads answers
+_style_option = click.option(
     "--reasoning-style",
     type=click.Choice(REASONING_STYLES),
     help="How every model's replies carry their thinking (default: each model's in "
     "config/models.toml).",
 )
+
+
+@click.command("eval")
+@click.argument("evalset", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "models", multiple=True, required=True, help="Model to evaluate.")
+@click.option("--scorer", help="Scorer for items that name none (default: by target type).")
+@_style_option
 @db_option()
 @click.option(
     "--out-dir",
@@ -173,12 +176,7 @@ def eval_command(
 @click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--scorer", help="Scorer for items that name none.")
-@click.option(
-    "--reasoning-style",
-    type=click.Choice(REASONING_STYLES),
-    help="How every model's replies carry their thinking (default: each model's in "
-    "config/models.toml).",
-)
+@_style_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def score_command(
     results: Path, evalset: Path, scorer: str | None, reasoning_style: str | None, as_json: bool
@@ -209,12 +207,7 @@ def _score(
 @click.option("--evalset", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @db_option()
 @click.option("--scorer", help="Scorer for items that name none.")
-@click.option(
-    "--reasoning-style",
-    type=click.Choice(REASONING_STYLES),
-    help="How every model's replies carry their thinking (default: each model's in "
-    "config/models.toml).",
-)
+@_style_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def compare_command(
     a: str,
@@ -260,12 +253,7 @@ def compare_command(
     show_default=True,
 )
 @click.option("--scorer", help="Scorer for items that name none.")
-@click.option(
-    "--reasoning-style",
-    type=click.Choice(REASONING_STYLES),
-    help="How every model's replies carry their thinking (default: each model's in "
-    "config/models.toml).",
-)
+@_style_option
 def report_command(
     runs: tuple[str, ...],
     evalset: Path,
