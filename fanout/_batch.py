@@ -75,6 +75,11 @@ class Run:
         return self.stats.aborted
 
     @property
+    def over_budget(self) -> str | None:
+        """Why ``max_cost`` stopped the run (the rest is pending), or None."""
+        return self.stats.over_budget
+
+    @property
     def ok(self) -> bool:
         """Every job succeeded."""
         return self.counts.succeeded == self.counts.total
@@ -82,7 +87,7 @@ class Run:
     @property
     def exit_code(self) -> int:
         """What ``fanout run`` exits with: 0 all succeeded, 1 failures or refused, 130 stopped."""
-        if self.aborted is not None:
+        if self.aborted is not None or self.over_budget is not None:
             return 1
         if self.interrupted:
             return 130
@@ -183,6 +188,7 @@ async def arun_batch(
     tier: str | int | None = None,
     rpm: float | None = None,
     tpm: float | None = None,
+    max_cost: float | None = None,
     concurrency: int = 64,
     max_attempts: int = 6,
     timeout: float = 600.0,  # noqa: ASYNC109  (per request, as --timeout; not for the call)
@@ -201,7 +207,10 @@ async def arun_batch(
     ``base_url`` any OpenAI-compatible server; otherwise Together with ``api_key`` or
     ``$TOGETHER_API_KEY``. ``model``, ``max_tokens``, ``temperature`` and ``stream`` fill
     what a line leaves out. ``tier``, ``rpm`` and ``tpm`` shape the limiter as on the
-    command line. ``db`` is the state file, ``out`` the result file (default: beside the
+    command line. ``max_cost`` (USD) stops dispatching before the spend (reported usage at
+    ``config/models.toml`` prices, plus what is in flight at most) would pass it; the rest
+    stays pending (``over_budget`` says so) and a call with a higher budget goes on.
+    ``db`` is the state file, ``out`` the result file (default: beside the
     jobs, ``<stem>.results.jsonl``). ``notify`` gets the one-line messages (resuming,
     warnings) the CLI prints.
 
@@ -226,6 +235,7 @@ async def arun_batch(
         tier=str(tier).lower() if tier is not None else None,
         rpm=rpm,
         tpm=tpm,
+        max_cost=max_cost,
         concurrency=concurrency,
         max_attempts=max_attempts,
         timeout=timeout,

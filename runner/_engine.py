@@ -59,6 +59,7 @@ from ._breaker import (
     ModelGate,
     unreachable_reason,
 )
+from ._budget import Budget
 from ._client import ApiClient, Attempt
 from ._clock import Clock, SystemClock
 from ._exceptions import StateError, first_fanout_error
@@ -118,6 +119,7 @@ class RunStats:
     # not. Jobs it concerns are left pending (the same command resumes them).
     aborted: str | None = None
     refused: dict[str, str] = field(default_factory=dict)  # model -> why it was stopped
+    over_budget: str | None = None  # --max-cost stopped dispatching: why, with the way on
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
 
@@ -135,8 +137,10 @@ class Engine:
         clock: Clock | None = None,
         backoff: Backoff | None = None,
         on_commit: Callable[[list[JobOutcome]], None] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.store = store
+        self.budget = budget  # --max-cost: checked before each job is sent
         self.run_id = run_id
         self.client = client
         self.limiter = limiter
@@ -268,7 +272,15 @@ class Engine:
                     return
                 if self.stopping:
                     continue  # leave it pending; drain so the feeder is not blocked
-                outcome = await self._process(job)
+                if self.budget is not None and not self.budget.admit(job):
+                    self.stats.over_budget = self.budget.stopped
+                    self.request_stop()  # --max-cost: what is in flight finishes
+                    continue
+                try:
+                    outcome = await self._process(job)
+                finally:
+                    if self.budget is not None:
+                        self.budget.settle(job)
                 if outcome is not None:
                     self._count(outcome)
                     results.items.append(outcome)

@@ -26,6 +26,7 @@ import httpx
 
 from jobs import Defaults, JobFile, file_sha256
 
+from ._budget import Budget
 from ._catalog import Catalog, Limits
 from ._client import ApiClient
 from ._engine import Engine, EngineSettings, RunStats
@@ -64,6 +65,7 @@ class RunOptions:
     tier: str | None = None  # not part of the identity: limits may change between tries
     rpm: float | None = None
     tpm: float | None = None
+    max_cost: float | None = None  # USD; not part of the identity: a rerun may raise it
     concurrency: int = 64
     max_attempts: int = 6
     timeout: float = 600.0
@@ -254,10 +256,14 @@ async def arun_jobs(
     )
     catalog = catalog or Catalog.load()
     limiter = make_limiter(opts, catalog)
-    engine = Engine(store, run_id, client, limiter, settings)
 
     def earlier_usage() -> dict[str, tuple[int, int]]:
         return store.usage_by_model(run_id) if resumed else {}
+
+    engine = Engine(store, run_id, client, limiter, settings)
+    cost = _live_cost(catalog, engine.stats, earlier_usage)
+    if opts.max_cost is not None:
+        engine.budget = Budget(opts.max_cost, catalog, cost)
 
     progress = Progress(
         total=before.total,
@@ -265,7 +271,7 @@ async def arun_jobs(
         stats=engine.stats,
         limiter=limiter,
         enabled=opts.progress,
-        cost=_live_cost(catalog, engine.stats, earlier_usage),
+        cost=cost,
     )
     engine.on_commit = progress.on_commit
     try:

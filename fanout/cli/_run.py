@@ -54,6 +54,12 @@ __all__ = ["export_command", "run_command", "runs_command", "status_command"]
     help="Cap on tokens per minute per model.",
 )
 @click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Budget in USD: stop sending before the spend (usage at config/models.toml prices, "
+    "plus what is in flight) would pass it; the rest stays pending.",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(1, 10_000),
     default=64,
@@ -147,6 +153,7 @@ def run_command(
     tier: str | None,
     rpm: float | None,
     tpm: float | None,
+    max_cost: float | None,
     concurrency: int,
     max_attempts: int,
     timeout: float,
@@ -200,6 +207,7 @@ def run_command(
             tier=tier,
             rpm=rpm,
             tpm=tpm,
+            max_cost=max_cost,
             concurrency=concurrency,
             max_attempts=max_attempts,
             timeout=timeout,
@@ -242,6 +250,8 @@ def _summarize(run: Run) -> int:
         echo(f"The server refused the run: {run.aborted}")
         echo("Nothing was marked failed. Fix the cause, then resume with the same command:")
         echo(f"  {_command_line()}")
+    elif run.over_budget is not None:
+        echo(run.over_budget)
     elif run.interrupted:
         echo(f"Interrupted. State saved in {run.db_path}. Resume with the same command:")
         echo(f"  {_command_line()}")
