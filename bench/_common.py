@@ -26,6 +26,25 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = [sys.executable, "-m", "fanout"]
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+# A stored chat.completion as the simulator sends it (bench/resume.py, bench/json_paths.py)
+REPLY = json.dumps(
+    {
+        "id": "sim-248565c1-9c41",
+        "object": "chat.completion",
+        "created": 1_795_604_466,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "basil juniper onyx " * 6},
+                "logprobs": None,
+                "finish_reason": "length",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25},
+    },
+    separators=(",", ":"),
+)
 
 
 def machine() -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from _common import MODEL, ROOT
+from _common import MODEL, REPLY, ROOT
 
 sys.path.insert(0, str(ROOT))
 
@@ -41,25 +41,6 @@ from evals._results import ItemResult, _item_json, _item_text, parse_result_line
 from jobs import Defaults, ResultLine, encode_body, load_json, parse_line  # noqa: E402
 from jobs._format import _STRICT  # noqa: E402
 from runner._engine import _as_json_text  # noqa: E402
-
-REPLY = json.dumps(
-    {
-        "id": "sim-248565c1-9c41",
-        "object": "chat.completion",
-        "created": 1_795_604_466,
-        "model": MODEL,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "basil juniper onyx " * 6},
-                "logprobs": None,
-                "finish_reason": "length",
-            }
-        ],
-        "usage": {"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25},
-    },
-    separators=(",", ":"),
-)
 
 
 def _us(fn: Callable[[], object], number: int) -> float:

@@ -29,7 +29,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _common import MODEL, ROOT, FirstRequest, fanout_run, run_child, sim_process, write_jobs
+from _common import (
+    MODEL,
+    REPLY,
+    ROOT,
+    FirstRequest,
+    fanout_run,
+    run_child,
+    sim_process,
+    write_jobs,
+)
 
 sys.path.insert(0, str(ROOT))
 
@@ -39,24 +48,6 @@ from runner._run import RunOptions, _identity  # noqa: E402
 from runner._store import estimate_parts, estimate_tokens  # noqa: E402
 
 ENDPOINT = "/v1/chat/completions"
-REPLY = json.dumps(
-    {
-        "id": "sim-248565c1-9c41",
-        "object": "chat.completion",
-        "created": 1_795_604_466,
-        "model": MODEL,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "basil juniper onyx " * 6},
-                "logprobs": None,
-                "finish_reason": "length",
-            }
-        ],
-        "usage": {"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25},
-    },
-    separators=(",", ":"),
-)
 _INSERT = (
     "INSERT INTO jobs (run_id, line_no, custom_id, endpoint, model, request_hash, body, "
     "est_tokens, est_prompt, max_completion, status, attempts, response_status, "
