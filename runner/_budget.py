@@ -32,6 +32,7 @@ class Budget:
         self._catalog = catalog
         self._spent = spent  # USD reported so far; None: a model used has no price
         self._in_flight: dict[int, float] = {}  # job id -> its cost at most, while sent
+        self._in_flight_total = 0.0  # their sum, kept as jobs come and go (admit is per job)
         self.stopped: str | None = None  # why dispatching stopped, once it has
 
     def estimate(self, job: PendingJob) -> float | None:
@@ -55,7 +56,7 @@ class Budget:
                 "it was sent; add its price, or run without --max-cost."
             )
             return False
-        committed = spent + sum(self._in_flight.values())
+        committed = spent + self._in_flight_total
         if committed + cost > self.max_cost:
             self.stopped = (
                 f"--max-cost ${self.max_cost:,.2f} reached: ${spent:,.4f} spent, "
@@ -65,11 +66,14 @@ class Budget:
             )
             return False
         self._in_flight[job.id] = cost
+        self._in_flight_total += cost
         return True
 
     def settle(self, job: PendingJob) -> None:
         """The job's answer is in (its usage now counts as spent), or it was not sent."""
-        self._in_flight.pop(job.id, None)
+        cost = self._in_flight.pop(job.id, None)
+        if cost is not None:
+            self._in_flight_total = max(self._in_flight_total - cost, 0.0)
 
     def __repr__(self) -> str:
         return (

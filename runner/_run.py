@@ -304,6 +304,8 @@ def _live_cost(
 
     ``earlier`` is read on the first call, not before the run starts: on a resumed
     1M-job run it is a 0.5 s scan, which would delay the first request (bench: resume).
+    Without ``--max-cost`` that call is the bar's first commit; with it, the first job's
+    admission (the budget needs it before anything is sent).
     """
     cache: list[dict[str, tuple[int, int]]] = []
 
