@@ -8,8 +8,9 @@ For an inference request the checks run in this order, the first that fires deci
 
 1. ``Authorization`` (only when ``SimConfig.api_key`` is set) -> 401
 2. the body (:func:`._request.parse_request`) and the ``x-sim-*`` headers -> 400
-   the model: ``SimConfig.unknown_models`` -> 404, ``dedicated_models`` -> 400, both
-   ``model_not_available`` (no fault drawn, no rate-limit charge: refused at the door)
+   the model: ``SimConfig.unknown_models`` -> 404, ``dedicated_models`` -> 400, a name
+   outside ``served_models`` (when set) -> 404, all ``model_not_available`` (no fault drawn,
+   no rate-limit charge: refused at the door)
 3. one fault draw from the seeded RNG (every valid request draws, whatever follows)
 4. ``x-sim-fault: 429`` or the rate limiter -> 429 (limiter headers go on every later reply)
 5. overload: ``SimConfig.overload_concurrency`` requests already in progress -> 503
@@ -301,10 +302,13 @@ class SimApp:
 
     def _refuse_model(self, model: str) -> Reply | None:
         """Together's answer to a model it does not serve serverless, if ``model`` is one."""
-        if model in self.config.unknown_models:
-            status, body = 404, _errors.unknown_model(self._reply_id(), model)
-        elif model in self.config.dedicated_models:
+        config = self.config  # unknown_models and dedicated_models are disjoint
+        if model in config.dedicated_models:
             status, body = 400, _errors.dedicated_only(self._reply_id(), model)
+        elif model in config.unknown_models or (
+            config.served_models is not None and model not in config.served_models
+        ):
+            status, body = 404, _errors.unknown_model(self._reply_id(), model)
         else:
             return None
         return Reply(status, body, [(b"content-type", JSON)], outcome=str(status))

@@ -118,7 +118,8 @@ class SimConfig:
     ``model_not_available`` ("Unable to access model X. Please visit ..."), as a mistyped name
     does; ``dedicated_models`` its 400 ``model_not_available`` ("Unable to access
     non-serverless model X ... create and start a new dedicated endpoint"), as a model listed
-    but not served serverless does. Any other name is served.
+    but not served serverless does. ``served_models``, when set, is Together's catalogue: any
+    name neither in it nor refused above gets the 404 too (None: any other name is served).
     """
 
     latency: tuple[float, float] = (0.0, 0.0)  # uniform per request, seconds
@@ -147,6 +148,7 @@ class SimConfig:
     default_accuracy: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
     unknown_models: AbstractSet[str] = frozenset()  # answered 404 model_not_available
     dedicated_models: AbstractSet[str] = frozenset()  # answered 400 model_not_available
+    served_models: AbstractSet[str] | None = None  # None: all others; else only these, 404 else
 
     def __post_init__(self) -> None:
         low, high = self.latency
@@ -193,6 +195,13 @@ class SimConfig:
             if isinstance(names, str) or not all(isinstance(m, str) and m for m in names):
                 raise ValueError(f"{name} must be a collection of model names, got {names!r}")
             object.__setattr__(self, name, frozenset(names))
+        if self.served_models is not None:
+            names = self.served_models
+            if isinstance(names, str) or not all(isinstance(m, str) and m for m in names):
+                raise ValueError(
+                    f"served_models must be a collection of model names or None, got {names!r}"
+                )
+            object.__setattr__(self, "served_models", frozenset(names))
         both = self.unknown_models & self.dedicated_models
         if both:
             raise ValueError(f"models both unknown and dedicated-only: {sorted(both)}")

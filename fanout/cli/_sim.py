@@ -7,6 +7,7 @@ import signal
 import anyio
 import click
 
+from runner import Catalog, ConfigError
 from togethersim import (
     FaultRates,
     ModelLimit,
@@ -47,6 +48,24 @@ def _model_limits_option(
             raise click.BadParameter(f"model {model!r} is given twice")
         limits[model] = pair
     return limits
+
+
+def _refused_models(
+    unknown: tuple[str, ...], dedicated: tuple[str, ...], only_listed: bool
+) -> tuple[frozenset[str], frozenset[str], frozenset[str] | None]:
+    """SimConfig's (unknown_models, dedicated_models, served_models): the names given, and
+    with ``only_listed`` the models config/models.toml lists as the only ones served (those
+    it marks ``serverless = false`` refused with the 400)."""
+    if not only_listed:
+        return frozenset(unknown), frozenset(dedicated), None
+    try:
+        catalog = Catalog.load()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    not_serverless = {name for name, info in catalog.models.items() if not info.serverless}
+    # A name given with --unknown-model stays unknown, even one the file marks dedicated.
+    dedicated_all = frozenset(dedicated) | (not_serverless - set(unknown))
+    return frozenset(unknown), dedicated_all, frozenset(catalog.models)
 
 
 async def _serve_until_signalled(server: SimServer) -> None:
@@ -150,6 +169,28 @@ async def _serve_until_signalled(server: SimServer) -> None:
     default=None,
     help="Answer 503 'Engine overloaded' when N requests are already in progress.",
 )
+@click.option(
+    "--unknown-model",
+    "unknown_models",
+    multiple=True,
+    metavar="MODEL",
+    help="Answer MODEL with 404 model_not_available, as Together answers a name it does not "
+    "serve, e.g. a typo (repeatable).",
+)
+@click.option(
+    "--dedicated-model",
+    "dedicated_models",
+    multiple=True,
+    metavar="MODEL",
+    help="Answer MODEL with 400 model_not_available, as Together answers a model it serves "
+    "only on a dedicated endpoint (repeatable).",
+)
+@click.option(
+    "--only-listed-models",
+    is_flag=True,
+    help="Serve only the models config/models.toml lists, as Together serves only its "
+    "catalogue: 404 for any other name, 400 for one marked serverless = false.",
+)
 @click.option("--api-key", default=None, help="Require 'Authorization: Bearer KEY'.")
 def sim_command(
     host: str,
@@ -167,9 +208,15 @@ def sim_command(
     dynamic_cap_rpm: float | None,
     dynamic_window: float,
     overload_concurrency: int | None,
+    unknown_models: tuple[str, ...],
+    dedicated_models: tuple[str, ...],
+    only_listed_models: bool,
     api_key: str | None,
 ) -> None:
     """Serve a simulated Together AI API (chat and text completions) for testing."""
+    unknown, dedicated, served = _refused_models(
+        unknown_models, dedicated_models, only_listed_models
+    )
     try:
         config = SimConfig(
             latency=latency,
@@ -186,6 +233,9 @@ def sim_command(
             dynamic_cap_rpm=dynamic_cap_rpm,
             dynamic_window=dynamic_window,
             overload_concurrency=overload_concurrency,
+            unknown_models=unknown,
+            dedicated_models=dedicated,
+            served_models=served,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -98,6 +98,7 @@ def test_other_models_are_served(sim: tuple[SimServer, httpx.Client]) -> None:
         ({"unknown_models": "org/model"}, "unknown_models must be a collection of model names"),
         ({"dedicated_models": {""}}, "dedicated_models must be a collection of model names"),
         ({"unknown_models": {"a"}, "dedicated_models": {"a"}}, "both unknown and dedicated"),
+        ({"served_models": "org/model"}, "served_models must be a collection of model names"),
     ],
 )
 def test_model_lists_are_checked(kwargs: dict[str, Any], message: str) -> None:
