@@ -32,8 +32,30 @@ Release (after each attempt), with what the server said
        halves its window once per window of losses). Without the refunds, a first wave of
        refusals (a guessed tier against a lower limit) would count every refused request
        as spent: against 1/s, eight refusals cost eight idle seconds.
-    4. 503 (overloaded) halves the concurrency window, at most once a second; each success
-       adds ``1/window`` (additive increase, one slot per window of successes).
+    4. 503 (overloaded): a burst of them halves the concurrency window, isolated ones leave
+       it alone (below); each success adds ``1/window`` (additive increase, one slot per
+       window of successes).
+
+The concurrency window and 503s
+    A 503 says the server is busy, not that we are why: a shared endpoint sends a few at
+    random. Halving on each one (at most once a second, until issue 12) cost a run with 1%
+    503s half its speed: at 1,100 answers/s, eleven 503s a second halved the window every
+    second, and at +1/window a success the window needs about 1,500 successes to grow back
+    from 32 to 64 (``bench/overload.py``: 0.44-0.48 of the no-fault rate). A server over
+    its capacity answers every request above it at once, so its 503s come together. So
+    the window is halved, to half of what is in flight, only when a 503 makes four among
+    the last ten answers (``_OVERLOAD_BURST``, ``_OVERLOAD_SEEN``). With 503s at random at
+    a share p, about C(9,3) p^3 of them do (1%: one in 12,000): a million answers with 1%
+    503s on a fake clock halved the window once, where three among ten halved it 29 times;
+    that matters at high concurrency, where growing back from 256 to 512 takes 256 round
+    trips. An overload is one event, as TCP halves once per window of losses: answers to
+    requests sent before the last halving neither halve again nor count towards the next
+    burst. (The one-second guard it replaces let an overloaded server's 503s run on for the
+    rest of each second: 20% of requests were 503s in the bench.) Against a server that
+    holds N requests, the window then saws between N/2 and N + 1, about 3/4 of the capacity
+    on average, and each tooth costs four 503s; the climb takes 3/8 N^2 successes, so the
+    share of 503s falls as the server grows. A gentler cut (x0.7) gave 0.80 of capacity
+    for 4% of 503s where halving gave 0.74 for 3% (N = 16; three among ten in both).
 
 Told nothing (no tier, no caps), a model starts at tier 1's row as a guess; the first
 response carrying rate-limit headers replaces it, and a first response without any (vLLM,
@@ -65,6 +87,8 @@ _EMA = 0.1  # weight of the newest completion in the running average
 _FIRST_GUESS_COMPLETION = 256.0
 _NO_CAPS = Limits(None, None)
 _REFUSED_KEPT = 4096  # refusals remembered per model for header corrections (newest kept)
+_OVERLOAD_SEEN = 10  # answers looked back on for a burst of 503s
+_OVERLOAD_BURST = 4  # 503s among them that make an overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +151,12 @@ class _Model:
     # Refused requests, sorted by `Permit.requests_before`, with the tokens each was
     # charged: they took nothing from the server's buckets (at most `_REFUSED_KEPT`).
     refused: list[tuple[int, float]] = field(default_factory=list)
-    last_decrease: float = float("-inf")
+    # Whether each of the last `_OVERLOAD_SEEN` answers (to requests sent since the window
+    # was last halved) was a 503: a ring, oldest first.
+    answers: deque[bool] = field(default_factory=lambda: deque(maxlen=_OVERLOAD_SEEN))
+    # Requests issued when the window was last halved: a 503 for a request sent before that
+    # is the same overload, already reacted to.
+    halved_at: int = -1
     completion_avg: float | None = None
     rate_limited: int = 0
     overloaded: int = 0
@@ -294,10 +323,8 @@ class AdaptiveLimiter:
                 if len(m.refused) > _REFUSED_KEPT:
                     del m.refused[: len(m.refused) - _REFUSED_KEPT // 2]
                 self._on_rate_limited(m, permit, now)
-            elif status == 503:
-                self._on_overloaded(m, now)
-            elif status is not None and status < 400:
-                m.window = min(self._max_window, m.window + 1.0 / max(1.0, m.window))
+            if status is not None:
+                self._follow_overload(m, permit, status)
         finally:
             self._free_slot(m)
 
@@ -410,11 +437,20 @@ class AdaptiveLimiter:
         if m.tokens is not None and m.server_tps is not None:
             m.tokens = self._set_rate(m.tokens, m.server_tps, self._caps.tpm, m, now)
 
-    def _on_overloaded(self, m: _Model, now: float) -> None:
-        m.overloaded += 1
-        if now - m.last_decrease >= 1.0:
+    def _follow_overload(self, m: _Model, permit: Permit, status: int) -> None:
+        """The concurrency window after an answer: +1/window for a success; halved when
+        this 503 makes `_OVERLOAD_BURST` among the last `_OVERLOAD_SEEN` answers."""
+        overloaded = status == 503
+        m.overloaded += overloaded
+        if status < 400:
+            m.window = min(self._max_window, m.window + 1.0 / max(1.0, m.window))
+        if permit.requests_before < m.halved_at:
+            return  # sent before the last halving: it tells nothing about the window now
+        m.answers.append(overloaded)
+        if overloaded and sum(m.answers) >= _OVERLOAD_BURST:
             m.window = max(1.0, min(m.window, float(m.in_flight)) / 2.0)
-            m.last_decrease = now
+            m.halved_at = m.issued_requests
+            m.answers.clear()
 
     def __repr__(self) -> str:
         return f"AdaptiveLimiter(models={sorted(self._models)}, caps={self._caps})"

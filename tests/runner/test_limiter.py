@@ -298,22 +298,7 @@ async def test_a_given_tier_stays_without_headers() -> None:
     assert lim.views()[0].requests_per_s == 1
 
 
-@pytest.mark.asyncio
-async def test_503_halves_concurrency_window_and_successes_grow_it_back() -> None:
-    clock = FakeClock(start=0.0)
-    lim = limiter(clock, max_concurrency=8)
-    permits = [await lim.acquire("m", COST) for _ in range(8)]
-    lim.release(permits[0], status=503, headers={})
-    lim.release(permits[1], status=503, headers={})  # same second: one decrease only
-    assert lim.views()[0].window == 4.0
-    assert lim.views()[0].overloaded == 2
-    for p in permits[2:]:
-        lim.release(p, status=200, headers={})
-    assert 5.0 < lim.views()[0].window < 6.0  # +1/window per success
-    clock.advance(2.0)
-    ps = [await lim.acquire("m", COST) for _ in range(4)]
-    lim.release(ps[0], status=503, headers={})
-    assert lim.views()[0].window == 2.0  # half of what was in flight
+# The window's answer to 503s: tests/runner/test_overload.py
 
 
 @pytest.mark.asyncio
