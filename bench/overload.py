@@ -17,6 +17,10 @@ counted, jobs/s over the same checkout's baseline in the same round, and for an 
 over what the server can serve. ``--code DIR`` (repeatable) runs ``fanout run`` from another
 checkout (a git worktree of an older commit) against the same simulators, one after the
 other, alternated over ``--rounds``, for a before/after in the same session.
+
+``--halvings N`` instead counts how often each checkout's limiter halves its window over N
+answers with 503s at random (1%, 2%, 5%) and 64 in flight, on a fake clock at 1,150
+answers/s (`halvings`): the false alarms, too rare for the 8,000-job run to show.
 """
 
 from __future__ import annotations
@@ -104,6 +108,48 @@ def _run(
     }
 
 
+# Run in a child with the checkout on its path: its own limiter, its own fake clock.
+_HALVINGS = """
+import random, sys
+from collections import deque
+import anyio
+from runner._adaptive import AdaptiveLimiter, Cost
+from runner._clock import FakeClock
+
+async def main(share, answers, concurrency, rate):
+    rng = random.Random(0)
+    clock = FakeClock()
+    lim = AdaptiveLimiter(max_concurrency=concurrency, clock=clock)
+    cost = Cost(10, 16)
+    flight = deque([await lim.acquire("m", cost) for _ in range(concurrency)])
+    halved = 0
+    for _ in range(answers):
+        clock.advance(1 / rate)
+        before = lim.views()[0].window
+        lim.release(flight.popleft(), status=503 if rng.random() < share else 200, headers={})
+        view = lim.views()[0]
+        halved += view.window < before
+        while view.in_flight < int(view.window):
+            flight.append(await lim.acquire("m", cost))
+            view = lim.views()[0]
+    print(halved)
+
+anyio.run(main, float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+"""
+
+
+def halvings(
+    code: Path, share: float, answers: int, *, concurrency: int = 64, rate: float = 1150.0
+) -> int:
+    """Window halvings of checkout ``code``'s limiter over ``answers`` answers, each a 503
+    with probability ``share`` (seeded), the oldest of ``concurrency`` in flight answered
+    first, the fake clock moving ``1/rate`` s an answer."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    argv = [sys.executable, "-c", _HALVINGS, str(share), str(answers), str(concurrency), str(rate)]
+    out = subprocess.run(argv, cwd=code, env=env, capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
 def measure(
     codes: list[Path] | None = None,
     *,
@@ -162,6 +208,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
+        "--halvings", type=int, metavar="N", help="count false alarms over N answers instead"
+    )
+    parser.add_argument(
         "--code",
         type=Path,
         action="append",
@@ -169,6 +218,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(json.dumps({"machine": machine()}), flush=True)
+    if args.halvings:
+        for code in args.code or [ROOT]:
+            for share in (0.01, 0.02, 0.05):
+                n = halvings(code.resolve(), share, args.halvings, concurrency=args.concurrency)
+                row = {"code": str(code), "503_share": share, "answers": args.halvings}
+                print(json.dumps({**row, "halvings": n}), flush=True)
+        return
     for row in measure(
         args.code,
         jobs=args.jobs,
