@@ -163,7 +163,7 @@ def measure(
     """Each scenario, each checkout in ``codes`` (default: this one), ``rounds`` times.
 
     Defaults: 8,000 jobs (3,000 overloaded), 50 ms latency, concurrency 64, servers that
-    hold 16 and 32; about 40 s a checkout a round on 2 cores. Checkouts alternate within a
+    hold 16 and 32; about 45 s a checkout a round on 2 cores. Checkouts alternate within a
     round and their order flips each round. ``vs_baseline`` is a row's jobs/s over the
     same checkout's baseline in that round; ``vs_capacity`` (overload) its jobs/s over what
     the server can serve, ``N / latency``."""
