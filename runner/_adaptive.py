@@ -59,9 +59,9 @@ The concurrency window and 503s
     of its capacity, with 2-7 / 0 jobs failed after six 503s; one holding 32 got 7.4-8.9%
     / 1.2-2.0%. Over a million answers on a fake clock (``--halvings``), 1% and 2% random
     503s halved the window 799 and 835 / 0 and 11 times. Also measured against 16, not
-    kept: three among ten (3% of 503s, but 29 false halvings per million answers at 1%),
-    three in a row (3.5-3.8%), a cut to 0.7 instead of half (with three among ten: 0.80 of
-    capacity, 4% of 503s), and growing 4x slower near the window of the last overload
+    kept: three among ten (2.7-4.0% of 503s, but 29 false halvings per million answers at 1%),
+    three in a row (3.5-3.8%), a cut to 0.7 instead of half (with three among ten: 0.79-0.81
+    of capacity, 4.0-4.3% of 503s), and growing 4x slower near the window of the last overload
     (0.77-0.79, 3.2-3.7%: a second rule for a few points, fewer the larger the server).
 
 Told nothing (no tier, no caps), a model starts at tier 1's row as a guess; the first
