@@ -1,24 +1,39 @@
-"""The worker pool: feeder -> workers -> writer, in one anyio task group.
+"""The worker pool: lanes -> workers -> writer, in one anyio task group.
 
 ::
 
-    state.db --feeder--> [stream, size N] --> N workers --> [hand-over] --> writer --> state.db
-              pages of unfinished            limiter, client,             what is ready,
-              jobs, in line order            retries as values            one transaction
+    state.db --lane per model--> [hand-over, no buffer] --> N workers --> [hand-over] --> writer
+              its unfinished jobs in line    one job each: the         what is ready,
+              order; breaker, budget and     request, retries as       one transaction
+              its limiter's permit           values
 
-- The **feeder** reads unfinished jobs a page at a time and blocks on the bounded stream, so
-  memory holds at most a page plus N jobs, whatever the file's length. At the start of a
-  run it wakes the idle workers one per turn of the event loop (`_START_CROWD`), so the
-  first requests are not held up while hundreds of others are built.
-- Each **worker** owns one job at a time: it waits on its model's breaker and the limiter,
-  makes an attempt, and acts on the attempt's `Decision`: done, fail, retry after a
-  backoff, or abort the run. A job keeps its worker while it backs off; the pool has that
-  many jobs in hand at most. The breakers (`runner._breaker`) stop sending a model whose
-  first answers refuse it, and stop the run when the server cannot be reached; either way
-  the jobs concerned stay pending and `RunStats.aborted` says why, once.
+- A **lane** per model with unfinished jobs reads that model's jobs a page at a time (the
+  pages of all lanes together about `EngineSettings.page_size`, so memory holds a page's
+  worth plus N jobs whatever the file's length), and hands each to a worker only once the
+  model may send it: its breaker lets it go (`runner._breaker`), the ``--max-cost`` budget
+  has room, and the limiter has given the first attempt's permit (the model's buckets and
+  concurrency window). Why lanes: with one queue in line order, workers held jobs of a
+  model waiting on its bucket while another model's jobs queued behind them (head-of-line
+  blocking): a file interleaving a 40/s and a 10/s model ran the first at 0.62 of its limit
+  (bench/mixed_models.py). A model's waits now hold its own lane only. Jobs ready to go
+  wait for a free worker in a short queue (`_HANDED`) shared by the lanes, first come
+  first served, then each lane with one more: when workers are short, each model with a
+  job ready gets its turn.
+  At the start of a run a lane wakes the idle workers one per turn of the event loop
+  (`_START_CROWD`), so the first requests are not held up while hundreds of others are
+  built; so does a lane whose breaker lets held jobs go.
+- Each **worker** owns one job at a time: it makes an attempt and acts on the attempt's
+  `Decision`: done, fail, retry after a backoff (waiting for the limiter again), or abort
+  the run. A job keeps its worker while it backs off; the pool has that many jobs in hand
+  at most. The breakers stop sending a model whose first answers refuse it, and stop the
+  run when the server cannot be reached; either way the jobs concerned stay pending and
+  `RunStats.aborted` says why, once.
 - The **writer** is the only task that writes results, by group commit: it waits for a
-  result, takes every other one ready, commits them in one transaction, and repeats. No
+  result, takes every one made meanwhile, commits them in one transaction, and repeats. No
   timer and no batch size hold a result back.
+
+Results are recorded by job id; the output file is written in id (input) order from the
+state file, so the order in which lanes send changes nothing in it.
 
 What a SIGKILL loses. A worker hands its result to the writer and waits until it is
 committed before it takes another job (`_Handover`: one turn of the event loop), and the
@@ -30,7 +45,7 @@ waiting for that commit. At most ``concurrency`` jobs, whatever the timing
 Python process reads, so a kill finds many of the requests in flight answered and unread;
 at 50 ms latency, a few.
 
-Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the feeder, lets in-flight
+Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the lanes, lets in-flight
 attempts finish for up to ``grace`` seconds (no new attempt starts, backoff sleeps end at
 once), then cancels what is left; the writer commits everything it received. A second
 request cancels in-flight work at once. A job whose attempt was cut short is not recorded:
@@ -63,7 +78,7 @@ from ._budget import Budget
 from ._client import ApiClient, Attempt
 from ._clock import Clock, SystemClock
 from ._exceptions import StateError, first_fanout_error
-from ._limiter import Cost, Limiter
+from ._limiter import Cost, Limiter, Permit
 from ._retry import CONNECTION_ERROR, Action, Backoff, Decision
 from ._schema import Status
 from ._store import JobOutcome, PendingJob, Store
@@ -73,7 +88,20 @@ __all__ = ["Engine", "EngineSettings", "RunStats"]
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-# The start of a run: while more workers than this wait for a job, the feeder wakes them one
+# The smallest page a lane reads (runner/_store.py `Store.unfinished_page`); the pages of
+# all lanes together are about `EngineSettings.page_size`, so memory stays flat whatever the
+# number of models (a file of 1,000 models holds 16,000 jobs in pages, not a million).
+_MIN_LANE_PAGE = 16
+
+# Jobs ready to send (their permits taken) that may wait for a free worker, from all lanes,
+# first come first served; a lane waits with one more when it is full. Not 0: each job then
+# costs its lane a wake-up of its own (5% more CPU per job at zero latency, 15,000 jobs at
+# concurrency 64, three runs each: 5.69-5.87 s of CPU against 5.39-5.54 s with the single
+# queue of before; 5.23-5.58 s with 16). Not the concurrency: a job in it holds a permit
+# taken early, and at most this many (plus one a lane) go out later than their permits.
+_HANDED = 16
+
+# The start of a run: while more workers than this wait for a job, a lane wakes them one
 # per turn of the event loop (for at most 2 x concurrency jobs, then never again). Woken
 # together, a thousand workers would each build and send a request in the same turn (0.3-
 # 0.6 ms of CPU each here) while the first ones' connections wait on the rest: measured at
@@ -156,12 +184,8 @@ class Engine:
         self._db_lock = anyio.Lock()
         self._sleepers: set[anyio.CancelScope] = set()  # workers waiting out a backoff
         self._gates: dict[str, ModelGate] = {}  # per model: probing, open or tripped
-        self._refused: set[str] = set()  # models tripped: the feeder skips their jobs
+        self._refused: set[str] = set()  # models tripped: their lanes stop
         self._released: list[JobOutcome] = []  # held refusals to record, for the workers
-        # Jobs a model's breaker held go one per turn of the loop when it lets them go, as
-        # the feeder's start does (_START_CROWD): hundreds let go at once would open their
-        # connections together (bench/inflight.py: p99 overhead 47 -> 490 ms).
-        self._gate_exit = anyio.Lock()
         self._down_since: float | None = None  # first failed connection since an answer
         self._answered = False  # some HTTP answer came in this session
 
@@ -212,11 +236,11 @@ class Engine:
                     if self.stopping:
                         self._work_scope.cancel()
                     async with anyio.create_task_group() as tg:
-                        job_send, job_recv = anyio.create_memory_object_stream[PendingJob](n)
-                        tg.start_soon(self._feeder, job_send)
-                        async with job_recv:
+                        send, receive = anyio.create_memory_object_stream[_Ticket](_HANDED)
+                        tg.start_soon(self._lanes, send)
+                        async with receive:
                             for _ in range(n):
-                                tg.start_soon(self._worker, job_recv.clone(), results)
+                                tg.start_soon(self._worker, receive.clone(), results)
                 if self._work_scope.cancelled_caught:
                     self.interrupted = True
                 for gate in self._gates.values():  # refusals too few to trip a model
@@ -235,52 +259,105 @@ class Engine:
             )
         return self.stats
 
-    async def _feeder(self, send: MemoryObjectSendStream[PendingJob]) -> None:
-        async with send:
+    async def _lanes(self, tickets: MemoryObjectSendStream[_Ticket]) -> None:
+        """Start one lane per model that has unfinished jobs; return when all have ended."""
+        async with tickets:
             with anyio.CancelScope() as self._feed_scope:
                 if self.stopping:
                     return
-                after = 0
-                ramp = 2 * self.settings.concurrency  # paced hand-offs left (see _START_CROWD)
-                while True:
-                    page = await self._db(
-                        self.store.unfinished_page, self.run_id, after, self.settings.page_size
-                    )
-                    if not page:
-                        return
-                    refused = self._refused
-                    for job in page:
-                        if refused and job.model in refused:
-                            continue  # left pending: its model is refused (runner/_breaker.py)
-                        if ramp and send.statistics().tasks_waiting_receive > _START_CROWD:
-                            ramp -= 1
-                            send.send_nowait(job)  # straight to an idle worker...
-                            await anyio.lowlevel.checkpoint()  # ...that starts it alone
-                            continue
-                        ramp = 0  # the start is over: from now on, as fast as workers take them
-                        await _put(send, job)
-                    after = page[-1].id
+                models = await self._db(self.store.unfinished_models, self.run_id)
+                # Look-ahead: a page per lane, the pages together about one page_size.
+                page = max(_MIN_LANE_PAGE, self.settings.page_size // max(1, len(models)))
+                async with anyio.create_task_group() as tg:
+                    for model in models:
+                        tg.start_soon(self._lane, model, page, tickets.clone())
+
+    async def _lane(
+        self, model: str, page_size: int, tickets: MemoryObjectSendStream[_Ticket]
+    ) -> None:
+        """Hand ``model``'s unfinished jobs, in line order, to the workers, each once the
+        model may send it (its breaker, the budget and its limiter): the waits of one model
+        hold up no worker and no other model."""
+        async with tickets:
+            gate = self._gate(model)
+            ramp = 2 * self.settings.concurrency  # paced hand-offs left (see _START_CROWD)
+            after = 0
+            while True:
+                page = await self._db(
+                    self.store.unfinished_page, self.run_id, after, page_size, model
+                )
+                if not page:
+                    return
+                for job in page:
+                    if self.stopping or model in self._refused:
+                        return  # left pending (runner/_breaker.py for a refused model)
+                    probe = False
+                    if gate.state is not GateState.OPEN:
+                        admitted = await self._admit(gate)
+                        if admitted is None:
+                            return
+                        probe = admitted[0] is Admission.PROBE
+                        if admitted[1]:  # the jobs it held go now: pace them as at the start
+                            ramp = 2 * self.settings.concurrency
+                    ticket = _Ticket(job, probe)
+                    handed = False
+                    try:
+                        if self.budget is not None:
+                            if not self.budget.admit(job):
+                                self.stats.over_budget = self.budget.stopped
+                                self.request_stop()  # --max-cost: what is in flight finishes
+                                return
+                            ticket.budgeted = True
+                        ticket.permit = await self.limiter.acquire(model, _cost(job))
+                        crowd = tickets.statistics().tasks_waiting_receive > _START_CROWD
+                        await _put(tickets, ticket)
+                        handed = True
+                        if ramp and crowd:
+                            ramp -= 1  # the idle worker that took it starts it alone
+                            await anyio.lowlevel.checkpoint()
+                        else:
+                            ramp = 0  # from now on as fast as the workers take them
+                    finally:
+                        # (cancelled in `send` after a worker took it: the worker has it)
+                        if not handed and not ticket.taken:
+                            self._drop(ticket)
+                after = page[-1].id
+
+    def _gate(self, model: str) -> ModelGate:
+        gate = self._gates.get(model)
+        if gate is None:
+            gate = self._gates[model] = ModelGate(
+                model, self.settings.probes, self.settings.patience
+            )
+        return gate
+
+    def _drop(self, ticket: _Ticket) -> None:
+        """A ticket no worker will act on: undo what its lane took for it."""
+        if ticket.permit is not None:
+            self.limiter.release(ticket.permit, status=None, headers=None)
+        if ticket.probe:
+            self._gates[ticket.job.model].give_back()
+        if self.budget is not None and ticket.budgeted:
+            self.budget.settle(ticket.job)
 
     async def _worker(
-        self, jobs: MemoryObjectReceiveStream[PendingJob], results: _Handover
+        self, tickets: MemoryObjectReceiveStream[_Ticket], results: _Handover
     ) -> None:
-        async with jobs:
+        async with tickets:
             while True:
                 try:
-                    job = await _next(jobs)
+                    ticket = await _next(tickets)
                 except anyio.EndOfStream:
                     return
+                ticket.taken = True  # this worker's now (its lane undoes nothing)
                 if self.stopping:
-                    continue  # leave it pending; drain so the feeder is not blocked
-                if self.budget is not None and not self.budget.admit(job):
-                    self.stats.over_budget = self.budget.stopped
-                    self.request_stop()  # --max-cost: what is in flight finishes
+                    self._drop(ticket)  # leave it pending; drain so the lanes are not blocked
                     continue
                 try:
-                    outcome = await self._process(job)
+                    outcome = await self._process(ticket)
                 finally:
-                    if self.budget is not None:
-                        self.budget.settle(job)
+                    if self.budget is not None and ticket.budgeted:
+                        self.budget.settle(ticket.job)
                 if outcome is not None:
                     self._count(outcome)
                     results.items.append(outcome)
@@ -301,25 +378,16 @@ class Engine:
             self._count(outcome)
         return released
 
-    async def _process(self, job: PendingJob) -> JobOutcome | None:
+    async def _process(self, ticket: _Ticket) -> JobOutcome | None:
         """Attempt one job until it settles: its outcome to record, or None if it is left
         pending (stopped, refused model) or held by its model's breaker."""
-        gate = self._gates.get(job.model)
-        if gate is None:
-            gate = self._gates[job.model] = ModelGate(
-                job.model, self.settings.probes, self.settings.patience
-            )
-        probe = False
-        if gate.state is not GateState.OPEN:
-            admission = await self._admit(gate)
-            if admission is None:
-                return None
-            probe = admission is Admission.PROBE
+        job = ticket.job
+        gate = self._gates[job.model]
         settled = None
         try:
-            settled = await self._attempts(job)
+            settled = await self._attempts(job, ticket.permit)
         finally:
-            if settled is None and probe:
+            if settled is None and ticket.probe:
                 gate.give_back()
         if settled is None:
             return None
@@ -333,8 +401,9 @@ class Engine:
             self.stats.refused[job.model] = gate.reason
         return keep
 
-    async def _admit(self, gate: ModelGate) -> Admission | None:
-        """Wait for the model's breaker to let the job go; None: leave it pending."""
+    async def _admit(self, gate: ModelGate) -> tuple[Admission, bool] | None:
+        """Wait for the model's breaker to let the job go: (how, whether it waited); None:
+        leave it pending."""
         waited = False
         while True:
             if self.stopping:
@@ -343,83 +412,89 @@ class Engine:
             if admission is Admission.REFUSED:
                 return None
             if admission is not Admission.WAIT:
-                if waited:
-                    async with self._gate_exit:  # one at a time, each starting alone
-                        await anyio.lowlevel.checkpoint()
-                return admission
+                return admission, waited
             waited = True
             with anyio.move_on_after(gate.seconds_left(self.clock.monotonic())) as scope:
-                self._sleepers.add(scope)
-                try:
-                    await gate.wait()
-                finally:
-                    self._sleepers.discard(scope)
+                await gate.wait()  # (a stop cancels the lanes' scope)
             if scope.cancelled_caught and not self.stopping:
                 gate.lift()  # the probes are being worked on: the model's refusals come at once
 
-    async def _attempts(self, job: PendingJob) -> tuple[JobOutcome, int | None, Decision] | None:
+    async def _attempts(
+        self, job: PendingJob, permit: Permit | None
+    ) -> tuple[JobOutcome, int | None, Decision] | None:
         """Attempt one job until it settles: (outcome, last HTTP status, last decision);
-        None if it was left pending on purpose (stopped, the run aborted)."""
+        None if it was left pending on purpose (stopped, the run aborted). ``permit`` is
+        the limiter's for the first attempt (its lane waited for it); a retry waits for the
+        model's buckets again and keeps the job's concurrency slot (``keep_slot``: a worker
+        never queues for a slot behind jobs that wait for a worker, runner/_adaptive.py)."""
         started = self.clock.wall()
         attempt_no = 0
         last: Attempt | None = None
         max_attempts = self.settings.max_attempts
-        cost = Cost(
-            job.est_prompt if job.est_prompt is not None else job.est_tokens,
-            job.max_completion if job.est_prompt is not None else 0,
-        )
-        while True:
-            permit = await self.limiter.acquire(job.model, cost)
-            sent: Attempt | None = None
-            try:
-                if self.stopping:
-                    return None  # not sent (again): it stays pending for the rerun
-                attempt_no += 1
-                self.stats.requests += 1
-                self.stats.in_flight += 1
+        held: Permit | None = None  # the last attempt's permit, its slot kept for a retry
+        try:
+            while True:
+                if permit is None:
+                    permit = await self.limiter.acquire(job.model, _cost(job), retry_of=held)
+                    held = None
+                sent: Attempt | None = None
                 try:
-                    sent = await self.client.post(job.endpoint, job.body)
+                    if self.stopping:
+                        return None  # not sent (again): it stays pending for the rerun
+                    attempt_no += 1
+                    self.stats.requests += 1
+                    self.stats.in_flight += 1
+                    try:
+                        sent = await self.client.post(job.endpoint, job.body)
+                    finally:
+                        self.stats.in_flight -= 1
                 finally:
-                    self.stats.in_flight -= 1
-            finally:
-                usage = sent.usage if sent is not None else None
-                self.limiter.release(
-                    permit,
-                    status=sent.status if sent is not None else None,
-                    headers=sent.headers if sent is not None else None,
-                    prompt_tokens=usage.prompt_tokens if usage else None,
-                    completion_tokens=usage.completion_tokens if usage else None,
+                    usage = sent.usage if sent is not None else None
+                    used, permit = permit, None
+                    keep = sent is not None and sent.decision.action is not Action.DONE
+                    self.limiter.release(
+                        used,
+                        status=sent.status if sent is not None else None,
+                        headers=sent.headers if sent is not None else None,
+                        prompt_tokens=usage.prompt_tokens if usage else None,
+                        completion_tokens=usage.completion_tokens if usage else None,
+                        keep_slot=keep,
+                    )
+                    if keep:
+                        held = used
+                assert sent is not None  # the post returned (it never raises for HTTP trouble)
+                last = sent
+                decision = last.decision
+                if last.status is not None:
+                    self._down_since = None  # the server answered: it is reachable
+                    self._answered = True
+                if decision.rate_limited:
+                    self.stats.rate_limited += 1
+                if decision.action is Action.DONE:
+                    outcome = self._outcome(job, last, attempt_no, started, Status.SUCCEEDED)
+                    return outcome, last.status, decision
+                self.stats.errors_by_code[decision.code] = (
+                    self.stats.errors_by_code.get(decision.code, 0) + 1
                 )
-            assert sent is not None  # the post returned (it never raises for HTTP trouble)
-            last = sent
-            decision = last.decision
-            if last.status is not None:
-                self._down_since = None  # the server answered: it is reachable
-                self._answered = True
-            if decision.rate_limited:
-                self.stats.rate_limited += 1
-            if decision.action is Action.DONE:
-                outcome = self._outcome(job, last, attempt_no, started, Status.SUCCEEDED)
-                return outcome, last.status, decision
-            self.stats.errors_by_code[decision.code] = (
-                self.stats.errors_by_code.get(decision.code, 0) + 1
-            )
-            if decision.action is Action.ABORT:
-                self._abort(decision.message)
-                return None
-            unreachable = decision.code == CONNECTION_ERROR and last.status is None
-            if unreachable and self._unreachable_for_good(decision):
-                return None
-            if decision.action is Action.FAIL or (
-                attempt_no >= max_attempts and not unreachable
-            ):  # a failure to connect while nothing answers says nothing about the job
-                outcome = self._outcome(job, last, attempt_no, started, Status.FAILED)
-                return outcome, last.status, decision
-            self.stats.retries += 1
-            delay = self.backoff.delay(min(attempt_no, max_attempts), decision)
-            await self._backoff_sleep(delay)
-            if self.stopping:
-                return None
+                if decision.action is Action.ABORT:
+                    self._abort(decision.message)
+                    return None
+                unreachable = decision.code == CONNECTION_ERROR and last.status is None
+                if unreachable and self._unreachable_for_good(decision):
+                    return None
+                if decision.action is Action.FAIL or (
+                    attempt_no >= max_attempts and not unreachable
+                ):  # a failure to connect while nothing answers says nothing about the job
+                    outcome = self._outcome(job, last, attempt_no, started, Status.FAILED)
+                    return outcome, last.status, decision
+                self.stats.retries += 1
+                delay = self.backoff.delay(min(attempt_no, max_attempts), decision)
+                await self._backoff_sleep(delay)
+                if self.stopping:
+                    return None
+        finally:
+            if held is not None:
+                self.limiter.release(held, status=None, headers=None)  # gives its slot up
 
     def _abort(self, reason: str) -> None:
         """The whole run is refused: stop, leave every unsettled job pending."""
@@ -594,6 +669,24 @@ class _Handover:
         """No more items will come: the writer commits what is left and ends."""
         self._closed = True
         self._wake.set()
+
+
+@dataclass(slots=True, eq=False)
+class _Ticket:
+    """A job on its way from its lane to a worker, with what the lane took for it."""
+
+    job: PendingJob
+    probe: bool  # one of its model's probes (runner/_breaker.py)
+    permit: Permit | None = None  # the limiter's, for the first attempt
+    budgeted: bool = False  # counted in flight by --max-cost's budget
+    taken: bool = False  # a worker has it: it undoes these if it does not send it
+
+
+def _cost(job: PendingJob) -> Cost:
+    """What the limiter charges for one attempt of ``job`` before its usage is known."""
+    if job.est_prompt is None:  # a state file from before migration 0002
+        return Cost(job.est_tokens, 0)
+    return Cost(job.est_prompt, job.max_completion)
 
 
 async def _put(stream: MemoryObjectSendStream[T], item: T) -> None:

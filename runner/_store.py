@@ -61,7 +61,7 @@ _INSERT_JOB = (
 
 @dataclass(frozen=True, slots=True)
 class PendingJob:
-    """A job to send, as the feeder hands it to a worker."""
+    """A job to send, as its lane hands it to a worker."""
 
     id: int
     line_no: int
@@ -370,28 +370,52 @@ class Store:
 
     # -- jobs -------------------------------------------------------------------
 
-    def unfinished_page(self, run_id: int, after_id: int, limit: int) -> list[PendingJob]:
-        """Jobs not yet succeeded, in line order, after job ``after_id``."""
+    def unfinished_models(self, run_id: int) -> list[str]:
+        """The models that have jobs not yet succeeded, by name.
+
+        One index seek per model (``ix_jobs_unfinished_model``, migration 0005): the next
+        name after the last one found, not a ``DISTINCT`` over every unfinished row (a
+        million index entries read for a handful of names at the start of a 1M-job run).
+        """
         cols = _JOBS.c
-        query = (
-            select(
-                cols.id,
-                cols.line_no,
-                cols.custom_id,
-                cols.endpoint,
-                cols.model,
-                cols.body,
-                cols.est_tokens,
-                cols.attempts,
-                cols.est_prompt,
-                cols.max_completion,
-            )
+        models: list[str] = []
+        with self._errors("read"), self.engine.connect() as conn:
+            while True:
+                query = select(cols.model).where(cols.run_id == run_id, _UNFINISHED)
+                if models:
+                    query = query.where(cols.model > models[-1])
+                name = conn.execute(query.order_by(cols.model).limit(1)).scalar()
+                if name is None:
+                    return models
+                models.append(name)
+
+    def unfinished_page(
+        self, run_id: int, after_id: int, limit: int, model: str | None = None
+    ) -> list[PendingJob]:
+        """Jobs not yet succeeded, in line order, after job ``after_id``; only ``model``'s
+        when it is given (a lane's page: read from ``ix_jobs_unfinished_model``)."""
+        cols = _JOBS.c
+        query = select(
+            cols.id,
+            cols.line_no,
+            cols.custom_id,
+            cols.endpoint,
+            cols.model,
+            cols.body,
+            cols.est_tokens,
+            cols.attempts,
+            cols.est_prompt,
+            cols.max_completion,
+        ).where(
             # A literal, not a bound parameter: SQLite then uses the partial index
-            # ix_jobs_unfinished (migration 0003), whose condition is this very term.
-            .where(cols.run_id == run_id, cols.id > after_id, _UNFINISHED)
-            .order_by(cols.id)
-            .limit(limit)
+            # ix_jobs_unfinished_model (migration 0005), whose condition is this very term.
+            cols.run_id == run_id,
+            cols.id > after_id,
+            _UNFINISHED,
         )
+        if model is not None:
+            query = query.where(cols.model == model)
+        query = query.order_by(cols.id).limit(limit)
         with self._errors("read"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [

@@ -440,3 +440,54 @@ async def test_a_429_for_a_request_sent_after_the_slow_down_slows_again() -> Non
     third = await lim.acquire("m", COST)  # sent at the slowed rate, and refused again
     lim.release(third, status=429, headers=refusal)
     assert lim.views()[0].requests_per_s == pytest.approx(8.1, rel=0.01)
+
+
+@pytest.mark.asyncio
+async def test_a_retry_keeps_its_slot_and_never_queues_behind_new_jobs() -> None:
+    # The engine's lanes take first permits before a worker is free; a retry that queued
+    # for a slot behind them, while every worker waited so, would wait for good.
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, max_concurrency=1)
+    first = await lim.acquire("m", COST)
+    lim.release(first, status=500, headers={}, keep_slot=True)
+    assert lim.views()[0].in_flight == 1  # kept for the retry
+    got: list[str] = []
+
+    async def new_job() -> None:
+        permit = await lim.acquire("m", COST)  # the window (1) is full: it queues
+        got.append("new")
+        lim.release(permit, status=200, headers={})
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(new_job)
+        await anyio.wait_all_tasks_blocked()
+        assert got == []
+        with anyio.fail_after(1):
+            retry = await lim.acquire("m", COST, retry_of=first)  # not behind new_job
+        got.append("retry")
+        lim.release(retry, status=200, headers={})
+    assert got == ["retry", "new"]
+    assert lim.views()[0].in_flight == 0
+
+
+@pytest.mark.asyncio
+async def test_a_kept_slot_is_given_up_by_releasing_again_or_a_cancelled_retry() -> None:
+    clock = FakeClock(start=0.0)
+    lim = limiter(clock, max_concurrency=2)
+    a = await lim.acquire("m", COST)
+    lim.release(a, status=503, headers={}, keep_slot=True)
+    lim.release(a, status=None, headers=None)  # no retry after all: the slot goes
+    lim.release(a, status=None, headers=None)  # and only once
+    assert lim.views()[0].in_flight == 0
+
+    # a retry cancelled while it waits for the buckets gives the kept slot up too
+    lim2 = limiter(clock, max_concurrency=2, start=lambda m: Limits(60, None))  # 1 req/s
+    b = await lim2.acquire("m", COST)
+    lim2.release(b, status=500, headers={}, keep_slot=True)
+    with anyio.CancelScope() as scope:
+        scope.cancel()  # cancelled at its first wait: the empty bucket's sleep
+        await lim2.acquire("m", COST, retry_of=b)
+    assert scope.cancelled_caught
+    assert lim2.views()[0].in_flight == 0
+    lim2.release(b, status=None, headers=None)  # the slot went with the retry: not again
+    assert lim2.views()[0].in_flight == 0
