@@ -155,22 +155,29 @@ def _wait(procs: list[subprocess.Popen[str]]) -> None:
             raise RuntimeError(f"fanout run failed ({proc.returncode}): {err[-2000:]}")
 
 
-def measure(code: Path, url: str, jobs: Path, work: Path) -> list[dict[str, Any]]:
-    """The three ways in turn against the simulator at ``url``; one row per way."""
+WAYS = ("own files", "interleaved", "sorted by model")
+
+
+def measure(
+    code: Path, url: str, jobs: Path, work: Path, ways: tuple[str, ...] = WAYS
+) -> list[dict[str, Any]]:
+    """The ``ways`` in turn against the simulator at ``url``; one row per way."""
     http = httpx.Client()
     tag = code.name
     rows: list[dict[str, Any]] = []
-    ways: list[tuple[str, list[Path]]] = [
+    files: list[tuple[str, list[Path]]] = [
         ("own files", [_only(jobs, m, work / f"{tag}-{i}.jsonl") for i, m in enumerate(LIMITS)]),
         ("interleaved", [jobs]),
         ("sorted by model", [_sorted(jobs, work / f"{tag}-sorted.jsonl")]),
     ]
-    for way, files in ways:
+    for way, paths in files:
+        if way not in ways:
+            continue
         http.post(f"{url}/sim/reset-stats")
         time.sleep(2.5)  # the simulator's buckets refill (burst 2 s) between ways
-        dbs = [work / f"{tag}-{way.replace(' ', '_')}-{i}.db" for i in range(len(files))]
+        dbs = [work / f"{tag}-{way.replace(' ', '_')}-{i}.db" for i in range(len(paths))]
         start = time.perf_counter()
-        _wait([_fanout(code, f, url, db) for f, db in zip(files, dbs, strict=True)])
+        _wait([_fanout(code, f, url, db) for f, db in zip(paths, dbs, strict=True)])
         wall = time.perf_counter() - start
         requests, refused = _stats(http, url)
         models: dict[str, dict[str, float]] = {}

@@ -23,13 +23,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import inflight
+import kill_window
 import limiter_fidelity
 import memory
+import mixed_models
 import overhead
+import overload
+import refusals
 import resume
 import scoring
 import state_writes
-from _common import machine, write_jobs
+from _common import ROOT, machine, sim_process, write_jobs
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -235,6 +239,106 @@ def limiter_section() -> list[str]:
     return lines
 
 
+def mixed_section() -> list[str]:
+    lines = [
+        "`python bench/mixed_models.py` (own files and interleaved ways): one simulator",
+        "limiting FAST to 40 requests/s and SLOW to 10/s (burst 2 s, latency 0.1-0.3 s); 600",
+        "FAST and 300 SLOW jobs, two FAST lines to one SLOW; fanout told nothing (limits from",
+        "the headers), concurrency 64. The baseline: the file split by model, two processes at",
+        "once. Per model: its requests/s from its first request to its last result over its",
+        "limit (the 2 s burst included), and after its first 5 s (steady).",
+        "",
+        "| way | FAST achieved / steady | SLOW achieved / steady | 429s / requests | wall s |",
+        "|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp, sim_process(*mixed_models.SIM_ARGS) as url:
+        work = Path(tmp)
+        jobs = mixed_models.write_mixed(work / "mixed.jsonl", 600, 300)
+        for r in mixed_models.measure(ROOT, url, jobs, work, ("own files", "interleaved")):
+            _echo(r)
+            fast, slow = (r["models"][m] for m in (mixed_models.FAST, mixed_models.SLOW))
+            lines.append(
+                f"| {r['way']} | **{fast['achieved']}** / {fast['steady']} "
+                f"| **{slow['achieved']}** / {slow['steady']} "
+                f"| {r['429s']} / {r['requests']} | {r['wall_s']} |"
+            )
+    lines += ["", "Goal: interleaved, each model at 0.97 of its limit or more, < 1% 429s."]
+    return lines
+
+
+def kill_section() -> list[str]:
+    lines = [
+        "`python bench/kill_window.py --kills 3` at zero latency (20,000 jobs) and at 50 ms",
+        "(10,000 jobs): `fanout run` (concurrency 64, no limits) SIGKILLed 0.1-1.0 s after each",
+        "process's first commit, then rerun to the end. Answered twice: 200 answers the",
+        "simulator sent that the killed process never committed (they add up to the",
+        "simulator's own count of requests answered twice, checked).",
+        "",
+        "| latency | answered twice, each kill | max / bound (concurrency) "
+        "| jobs/s before each kill (median) |",
+        "|---|---|---|---|",
+    ]
+    for latency, n in (("0", 20_000), ("0.05", 10_000)):
+        with tempfile.TemporaryDirectory() as tmp, sim_process("--latency", latency) as url:
+            work = Path(tmp)
+            jobs = write_jobs(work / "jobs.jsonl", n)
+            r = kill_window.measure(ROOT, url, jobs, work, kills=3, concurrency=64, seed=1)
+        _echo(r)
+        each = ", ".join(str(x) for x in r["answered_twice_per_kill"])
+        lines.append(
+            f"| {float(latency) * 1000:g} ms | {each} | **{r['max_per_kill']}** / 64 "
+            f"| {r['jobs_per_s_before_kill_median']} |"
+        )
+    lines += ["", "Goal: answered twice per kill at most the concurrency."]
+    return lines
+
+
+def refusals_section() -> list[str]:
+    lines = [
+        "`python bench/refusals.py`: 3,000 jobs a case against `fanout sim` with a model it",
+        "does not serve (404, as Together for a mistyped name) and one that needs a dedicated",
+        "endpoint (400); the closed port is a port nothing listens on (requests counted by",
+        "fanout and by the kernel's refused connections). Without the breakers (commit",
+        "d42bc28, notes below): every job sent and failed, 3,000 requests a refused model and",
+        "374.6 s for the closed port.",
+        "",
+        "| case | requests | seconds | exit | succeeded / failed / pending |",
+        "|---|---|---|---|---|",
+    ]
+    for r in refusals.measure(3000):
+        _echo(r)
+        lines.append(
+            f"| {r['case']} | **{r['requests']}** | {r['seconds']} | {r['exit']} "
+            f"| {r['succeeded']} / {r['failed']} / {r['pending']} |"
+        )
+    lines += ["", "Goal: a refused model costs a handful of requests; its jobs stay pending."]
+    return lines
+
+
+def overload_section() -> list[str]:
+    lines = [
+        "`python bench/overload.py`: `fanout run` at concurrency 64, 50 ms latency: 8,000",
+        "jobs with no faults (the baseline) and with 1% random 503s; 3,000 jobs against a",
+        "server that answers 503 above 16 and 32 requests in progress (capacity N / 50 ms).",
+        "",
+        "| scenario | jobs/s | / baseline | / capacity | 503s / requests | failed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in overload.measure():
+        _echo(r)
+        lines.append(
+            f"| {r['scenario']} | {r['jobs_per_s']} | **{r['vs_baseline']}** "
+            f"| {r.get('vs_capacity', '-')} | {r['503s']} / {r['requests']} "
+            f"({r['503_share']:.1%}) | {r['failed']} |"
+        )
+    lines += [
+        "",
+        "Goal: 1% isolated 503s cost little (0.9 of the baseline or more); a real overload",
+        "backs off (503s a small share of requests, no job failed).",
+    ]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dry", action="store_true", help="print the block, leave RESULTS.md")
@@ -252,6 +356,10 @@ def main() -> None:
         lines += _section("State writes", state_section)
         lines += _section("Scoring", scoring_section)
         lines += _section("Limiter fidelity (shortened)", limiter_section)
+        lines += _section("Mixed models", mixed_section)
+        lines += _section("Kill window", kill_section)
+        lines += _section("Systematic failure", refusals_section)
+        lines += _section("503s", overload_section)
     total = time.perf_counter() - suite_start
     lines += [
         "",
