@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import ceiling
 import inflight
 import kill_window
 import limiter_fidelity
@@ -38,6 +39,7 @@ from _common import ROOT, machine, sim_process, write_jobs
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 LOOPS = ("asyncio", "uvloop")
+CEILING_LOOPS = ("asyncio",)
 
 
 def _log(msg: str) -> None:
@@ -85,6 +87,37 @@ def overhead_section() -> list[str]:
                 f"| {r['cpu_ratio']} | {r['fanout_wall_jobs_per_s']} | {r['fanout_peak_rss_mb']} |"
             )
     lines += ["", "Goal: fanout at 80% of the bare loop or more."]
+    return lines
+
+
+def ceiling_section() -> list[str]:
+    lines = [
+        "`python bench/ceiling.py --jobs 5000 --concurrency 64 512 --loop asyncio`. Zero",
+        "latency, no faults, no limits, against two servers in turn: `fanout sim` and",
+        "`bench/foreign_server.py`, an `aiohttp.web` app nobody here wrote (one fixed",
+        "chat.completion, bytes encoded once, keep-alive, uvloop). On each, one after the",
+        "other on the same job file: the raw aiohttp loop (`bench/raw_loop.py`: one",
+        "`ClientSession`, `session.post`, `resp.json()`; the ceiling), the bare loop (httpx",
+        "over aiohttp, as in the overhead ceiling above) and `fanout run`. Rates and CPU are",
+        "over each one's send phase, as above; every client's requests are checked against",
+        "the server's count.",
+        "",
+        "| server | concurrency | loop | raw jobs/s | bare jobs/s | fanout jobs/s "
+        "| fanout / raw | raw CPU ms/job | bare CPU ms/job | fanout CPU ms/job "
+        "| CPU ratio (raw/fanout) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ceiling.measure(5000, (64, 512), CEILING_LOOPS, echo=_echo):
+        lines.append(
+            f"| {r['server']} | {r['concurrency']} | {r['loop']} | {r['raw_jobs_per_s']} "
+            f"| {r['bare_jobs_per_s']} | {r['fanout_jobs_per_s']} | **{r['ratio']}** "
+            f"| {r['raw_cpu_ms_per_job']} | {r['bare_cpu_ms_per_job']} "
+            f"| {r['fanout_cpu_ms_per_job']} | {r['cpu_ratio']} |"
+        )
+    lines += [
+        "",
+        "Goal: fanout at 0.8 of the raw aiohttp loop's jobs/s or more, against both servers.",
+    ]
     return lines
 
 
@@ -350,6 +383,7 @@ def main() -> None:
         _log("writing the 1M-job file ...")
         big = write_jobs(Path(tmp) / "1m.jsonl", 1_000_000)
         lines += _section("Overhead ceiling", overhead_section)
+        lines += _section("Client ceiling (issue 15)", ceiling_section)
         lines += _section("Many in flight", inflight_section)
         lines += _section("Memory", lambda: memory_section(big))
         lines += _section("Resume", lambda: resume_section(big))
