@@ -9,8 +9,7 @@ this keeps:
 - a **concurrency window** for overload (AIMD), separate from the rate.
 
 Acquire (before each attempt)
-    Wait for a concurrency slot (FIFO; a retry keeps its job's slot instead: ``keep_slot``
-    and ``retry_of``), then, under the model's FIFO lock, until both
+    Wait for a concurrency slot (FIFO), then, under the model's FIFO lock, until both
     buckets hold the cost: 1 request and the estimated tokens, ``prompt + max_tokens`` or,
     when the request sets no ``max_tokens``, ``prompt +`` the model's running average of
     completion tokens. The permit remembers when it was issued and how many requests and
@@ -116,7 +115,6 @@ class Permit:
     tokens_before: float  # tokens issued for this model before this one
     prompt: int
     released: bool = False
-    kept_slot: bool = False  # released with keep_slot: its concurrency slot is still held
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,21 +238,9 @@ class AdaptiveLimiter:
         avg = _FIRST_GUESS_COMPLETION if m.completion_avg is None else m.completion_avg
         return cost.prompt + avg
 
-    async def acquire(self, model: str, cost: Cost, *, retry_of: Permit | None = None) -> Permit:
-        """A permit for one attempt. ``retry_of``: the job's previous attempt, released with
-        ``keep_slot``; its concurrency slot passes to this one, and only the buckets are
-        waited for.
-
-        Why a retry keeps its slot: the engine takes a job's first permit in the job's lane,
-        before a worker has it (runner/_engine.py), and the worker makes the retries. A
-        retry that queued for a slot behind lanes' jobs, whose slots wait for a free worker,
-        while every worker waited so, would wait for good (it did: a run with 503s hung).
-        """
+    async def acquire(self, model: str, cost: Cost) -> Permit:
         m = self._model(model)
-        if retry_of is not None and retry_of.kept_slot:
-            retry_of.kept_slot = False  # the slot is this attempt's now
-        else:
-            await self._slot(m)
+        await self._slot(m)
         try:
             tokens = self.estimate(model, cost)
             if not m.lock.locked():  # nobody queued for the buckets: no lock if they hold it
@@ -322,20 +308,12 @@ class AdaptiveLimiter:
         headers: Mapping[str, str] | None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
-        keep_slot: bool = False,
     ) -> None:
-        """Learn from one attempt; ``status`` None means nothing was sent or answered.
-
-        ``keep_slot``: the job will be retried; its concurrency slot stays held for the
-        retry's `acquire` (``retry_of``). Releasing the permit again gives the slot up (the
-        job will not be retried after all)."""
-        m = self._model(permit.model)
+        """Learn from one attempt; ``status`` None means nothing was sent or answered."""
         if permit.released:
-            if permit.kept_slot:
-                permit.kept_slot = False
-                self._free_slot(m)
             return
         permit.released = True
+        m = self._model(permit.model)
         now = self._clock.monotonic()
         try:
             self._correct_tokens(m, permit, now, status, prompt_tokens, completion_tokens)
@@ -355,10 +333,7 @@ class AdaptiveLimiter:
             if status is not None:
                 self._follow_overload(m, permit, status)
         finally:
-            if keep_slot:
-                permit.kept_slot = True
-            else:
-                self._free_slot(m)
+            self._free_slot(m)
 
     def _correct_tokens(
         self,

@@ -2,32 +2,36 @@
 
 ::
 
-    state.db --lane per model--> [hand-over, no buffer] --> N workers --> [hand-over] --> writer
-              its unfinished jobs in line    one job each: the         what is ready,
-              order; breaker, budget and     request, retries as       one transaction
-              its limiter's permit           values
+    state.db --lane per model--> [hand-over, 16] --> N workers --> [hand-over] --> writer
+              retries when due, then its         one attempt     what is ready,
+              unfinished jobs in line order;     each            one transaction
+              breaker, budget, limiter permit        |
+                    ^-------- a retry, with the time its backoff ends
 
-- A **lane** per model with unfinished jobs reads that model's jobs a page at a time (the
-  pages of all lanes together about `EngineSettings.page_size`, so memory holds a page's
-  worth plus N jobs whatever the file's length), and hands each to a worker only once the
-  model may send it: its breaker lets it go (`runner._breaker`), the ``--max-cost`` budget
-  has room, and the limiter has given the first attempt's permit (the model's buckets and
-  concurrency window). Why lanes: with one queue in line order, workers held jobs of a
-  model waiting on its bucket while another model's jobs queued behind them (head-of-line
-  blocking): a file interleaving a 40/s and a 10/s model ran the first at 0.62 of its limit
+- A **lane** per model with unfinished jobs sends that model's retries when they are due,
+  then its jobs in line order, read a page at a time (the pages of all lanes together
+  about `EngineSettings.page_size`, so memory holds a page's worth plus N jobs whatever
+  the file's length). It hands a job to a worker only once the model may send it: its
+  breaker lets it go (`runner._breaker`), the ``--max-cost`` budget has room, and the
+  limiter has given the attempt's permit (the model's buckets and concurrency window).
+  Why lanes: with one queue in line order, workers held jobs of a model waiting on its
+  bucket while another model's jobs queued behind them (head-of-line blocking): a file
+  interleaving a 40/s and a 10/s model ran the first at 0.62 of its limit
   (bench/mixed_models.py). A model's waits now hold its own lane only. Jobs ready to go
   wait for a free worker in a short queue (`_HANDED`) shared by the lanes, first come
   first served, then each lane with one more: when workers are short, each model with a
-  job ready gets its turn.
-  At the start of a run a lane wakes the idle workers one per turn of the event loop
-  (`_START_CROWD`), so the first requests are not held up while hundreds of others are
-  built; so does a lane whose breaker lets held jobs go.
-- Each **worker** owns one job at a time: it makes an attempt and acts on the attempt's
-  `Decision`: done, fail, retry after a backoff (waiting for the limiter again), or abort
-  the run. A job keeps its worker while it backs off; the pool has that many jobs in hand
-  at most. The breakers stop sending a model whose first answers refuse it, and stop the
-  run when the server cannot be reached; either way the jobs concerned stay pending and
-  `RunStats.aborted` says why, once.
+  job ready gets its turn. At the start of a run a lane wakes the idle workers one per
+  turn of the event loop (`_START_CROWD`), so the first requests are not held up while
+  hundreds of others are built; so does a lane whose breaker lets held jobs go.
+- Each **worker** makes one attempt of one job at a time and acts on the attempt's
+  `Decision`: done, fail, abort the run, or retry: the job goes back to its lane with the
+  time its backoff ends. So a worker waits on the server only, never on a limit, a
+  breaker or a backoff. (A retry that waited for the limiter in its worker could wait for
+  good, the concurrency slots it needed held by lanes' jobs waiting for a worker: a run
+  with faults hung so. And a backoff in the worker held it idle: 1% of 503s idled about 4%
+  of the workers.) The breakers stop sending a model whose first answers refuse it, and
+  stop the run when the server cannot be reached; either way the jobs concerned stay
+  pending and `RunStats.aborted` says why, once.
 - The **writer** is the only task that writes results, by group commit: it waits for a
   result, takes every one made meanwhile, commits them in one transaction, and repeats. No
   timer and no batch size hold a result back.
@@ -46,16 +50,17 @@ Python process reads, so a kill finds many of the requests in flight answered an
 at 50 ms latency, a few.
 
 Stopping. `Engine.request_stop` (first Ctrl-C / SIGTERM) stops the lanes, lets in-flight
-attempts finish for up to ``grace`` seconds (no new attempt starts, backoff sleeps end at
-once), then cancels what is left; the writer commits everything it received. A second
-request cancels in-flight work at once. A job whose attempt was cut short is not recorded:
-it stays pending and a rerun sends it again; a result already made is handed to the writer
-before any wait, so a stop never drops an answer that was read. Cancellation is a status
-here, never an error.
+attempts finish for up to ``grace`` seconds (no new attempt starts, retries waiting for
+their time stay pending), then cancels what is left; the writer commits everything it
+received. A second request cancels in-flight work at once. A job whose attempt was cut
+short is not recorded: it stays pending and a rerun sends it again; a result already made
+is handed to the writer before any wait, so a stop never drops an answer that was read.
+Cancellation is a status here, never an error.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -182,7 +187,7 @@ class Engine:
         self._feed_scope: anyio.CancelScope | None = None
         self._work_scope: anyio.CancelScope | None = None
         self._db_lock = anyio.Lock()
-        self._sleepers: set[anyio.CancelScope] = set()  # workers waiting out a backoff
+        self._lane_of: dict[str, _Lane] = {}  # model -> its lane
         self._gates: dict[str, ModelGate] = {}  # per model: probing, open or tripped
         self._refused: set[str] = set()  # models tripped: their lanes stop
         self._released: list[JobOutcome] = []  # held refusals to record, for the workers
@@ -196,9 +201,7 @@ class Engine:
         self.interrupted = True
         self.stopping = True
         if self._feed_scope is not None:
-            self._feed_scope.cancel()
-        for scope in self._sleepers:
-            scope.cancel()
+            self._feed_scope.cancel()  # the lanes, and the retries waiting in them
         if hard and self._work_scope is not None:
             self._work_scope.cancel()
         elif self._work_scope is not None and self.settings.grace >= 0:
@@ -270,45 +273,65 @@ class Engine:
                 page = max(_MIN_LANE_PAGE, self.settings.page_size // max(1, len(models)))
                 async with anyio.create_task_group() as tg:
                     for model in models:
-                        tg.start_soon(self._lane, model, page, tickets.clone())
+                        lane = self._lane_of[model] = _Lane(model, self._gate(model))
+                        tg.start_soon(self._lane, lane, page, tickets.clone())
 
     async def _lane(
-        self, model: str, page_size: int, tickets: MemoryObjectSendStream[_Ticket]
+        self, lane: _Lane, page_size: int, tickets: MemoryObjectSendStream[_Ticket]
     ) -> None:
-        """Hand ``model``'s unfinished jobs, in line order, to the workers, each once the
-        model may send it (its breaker, the budget and its limiter): the waits of one model
-        hold up no worker and no other model."""
+        """Hand one model's jobs to the workers, each once the model may send it: its
+        retries when due, then its unfinished jobs in line order, each after its breaker,
+        the budget and its limiter have let it go. Ends when the model has nothing left
+        to send and nothing out with a worker that could come back as a retry."""
+        model, gate = lane.model, lane.gate
+        ramp = 2 * self.settings.concurrency  # paced hand-offs left (see _START_CROWD)
+        fresh = _Pages(self, model, page_size)
+        held_at_gate = False
         async with tickets:
-            gate = self._gate(model)
-            ramp = 2 * self.settings.concurrency  # paced hand-offs left (see _START_CROWD)
-            after = 0
-            while True:
-                page = await self._db(
-                    self.store.unfinished_page, self.run_id, after, page_size, model
-                )
-                if not page:
-                    return
-                for job in page:
+            try:
+                while True:
                     if self.stopping or model in self._refused:
                         return  # left pending (runner/_breaker.py for a refused model)
-                    probe = False
-                    if gate.state is not GateState.OPEN:
-                        admitted = await self._admit(gate)
-                        if admitted is None:
-                            return
-                        probe = admitted[0] is Admission.PROBE
-                        if admitted[1]:  # the jobs it held go now: pace them as at the start
+                    now = self.clock.monotonic()
+                    ticket = lane.due(now)
+                    if ticket is None:
+                        job = await fresh.peek()
+                        if job is None:
+                            if not lane.busy():
+                                return
+                            await lane.wait(self.clock, lane.next_due(), now)
+                            continue
+                        probe = False
+                        if gate.state is not GateState.OPEN:
+                            admission = gate.admit(now)
+                            if admission is Admission.REFUSED:
+                                return
+                            if admission is Admission.WAIT:  # the probes are out
+                                held_at_gate = True
+                                left = gate.seconds_left(now)
+                                if left <= 0:
+                                    gate.lift()  # they are being worked on: go on at once
+                                else:
+                                    await lane.wait(self.clock, now + left, now)
+                                continue
+                            probe = admission is Admission.PROBE
+                        if held_at_gate:  # the jobs it held go now: pace them as at the start
+                            held_at_gate = False
                             ramp = 2 * self.settings.concurrency
-                    ticket = _Ticket(job, probe)
-                    handed = False
-                    try:
+                        fresh.take()
+                        ticket = _Ticket(job, probe, started=self.clock.wall())
                         if self.budget is not None:
                             if not self.budget.admit(job):
+                                if probe:
+                                    gate.give_back()
                                 self.stats.over_budget = self.budget.stopped
                                 self.request_stop()  # --max-cost: what is in flight finishes
                                 return
                             ticket.budgeted = True
-                        ticket.permit = await self.limiter.acquire(model, _cost(job))
+                    handed = False
+                    lane.out += 1
+                    try:
+                        ticket.permit = await self.limiter.acquire(model, _cost(ticket.job))
                         crowd = tickets.statistics().tasks_waiting_receive > _START_CROWD
                         await _put(tickets, ticket)
                         handed = True
@@ -320,8 +343,11 @@ class Engine:
                     finally:
                         # (cancelled in `send` after a worker took it: the worker has it)
                         if not handed and not ticket.taken:
+                            lane.out -= 1
                             self._drop(ticket)
-                after = page[-1].id
+            finally:
+                for ticket in lane.clear():  # retries not sent: left pending
+                    self._drop(ticket)
 
     def _gate(self, model: str) -> ModelGate:
         gate = self._gates.get(model)
@@ -332,9 +358,10 @@ class Engine:
         return gate
 
     def _drop(self, ticket: _Ticket) -> None:
-        """A ticket no worker will act on: undo what its lane took for it."""
+        """A ticket that will not be sent: undo what its lane took for it."""
         if ticket.permit is not None:
             self.limiter.release(ticket.permit, status=None, headers=None)
+            ticket.permit = None
         if ticket.probe:
             self._gates[ticket.job.model].give_back()
         if self.budget is not None and ticket.budgeted:
@@ -350,14 +377,23 @@ class Engine:
                 except anyio.EndOfStream:
                     return
                 ticket.taken = True  # this worker's now (its lane undoes nothing)
+                lane = self._lane_of[ticket.job.model]
                 if self.stopping:
                     self._drop(ticket)  # leave it pending; drain so the lanes are not blocked
+                    lane.back(None)
                     continue
+                outcome: JobOutcome | None = None
+                retry = False
                 try:
-                    outcome = await self._process(ticket)
+                    outcome, retry = await self._process(ticket)
                 finally:
-                    if self.budget is not None and ticket.budgeted:
-                        self.budget.settle(ticket.job)
+                    if retry:
+                        ticket.taken = False
+                        lane.back(ticket)  # its lane sends it again when it is due
+                    else:
+                        if self.budget is not None and ticket.budgeted:
+                            self.budget.settle(ticket.job)
+                        lane.back(None)
                 if outcome is not None:
                     self._count(outcome)
                     results.items.append(outcome)
@@ -378,123 +414,86 @@ class Engine:
             self._count(outcome)
         return released
 
-    async def _process(self, ticket: _Ticket) -> JobOutcome | None:
-        """Attempt one job until it settles: its outcome to record, or None if it is left
-        pending (stopped, refused model) or held by its model's breaker."""
+    async def _process(self, ticket: _Ticket) -> tuple[JobOutcome | None, bool]:
+        """One attempt of a job: (its outcome to record, if it settled and its breaker does
+        not hold it; whether it is to be retried). Neither: it is left pending (stopped,
+        the run aborted, refused model) or held by its model's breaker."""
         job = ticket.job
         gate = self._gates[job.model]
-        settled = None
+        settled: _Settled | float | None = None
         try:
-            settled = await self._attempts(job, ticket.permit)
+            settled = await self._attempt(ticket)
         finally:
             if settled is None and ticket.probe:
                 gate.give_back()
         if settled is None:
-            return None
+            return None, False
+        if isinstance(settled, float):
+            ticket.due = self.clock.monotonic() + settled
+            return None, True
         outcome, status, decision = settled
         if gate.state is GateState.OPEN:
-            return outcome
+            return outcome, False
         keep, released = gate.settle(outcome, status, decision)
         self._released.extend(released)
         if gate.reason is not None and job.model not in self._refused:
             self._refused.add(job.model)
             self.stats.refused[job.model] = gate.reason
-        return keep
+        return keep, False
 
-    async def _admit(self, gate: ModelGate) -> tuple[Admission, bool] | None:
-        """Wait for the model's breaker to let the job go: (how, whether it waited); None:
-        leave it pending."""
-        waited = False
-        while True:
-            if self.stopping:
-                return None
-            admission = gate.admit(self.clock.monotonic())
-            if admission is Admission.REFUSED:
-                return None
-            if admission is not Admission.WAIT:
-                return admission, waited
-            waited = True
-            with anyio.move_on_after(gate.seconds_left(self.clock.monotonic())) as scope:
-                await gate.wait()  # (a stop cancels the lanes' scope)
-            if scope.cancelled_caught and not self.stopping:
-                gate.lift()  # the probes are being worked on: the model's refusals come at once
-
-    async def _attempts(
-        self, job: PendingJob, permit: Permit | None
-    ) -> tuple[JobOutcome, int | None, Decision] | None:
-        """Attempt one job until it settles: (outcome, last HTTP status, last decision);
-        None if it was left pending on purpose (stopped, the run aborted). ``permit`` is
-        the limiter's for the first attempt (its lane waited for it); a retry waits for the
-        model's buckets again and keeps the job's concurrency slot (``keep_slot``: a worker
-        never queues for a slot behind jobs that wait for a worker, runner/_adaptive.py)."""
-        started = self.clock.wall()
-        attempt_no = 0
-        last: Attempt | None = None
-        max_attempts = self.settings.max_attempts
-        held: Permit | None = None  # the last attempt's permit, its slot kept for a retry
+    async def _attempt(self, ticket: _Ticket) -> _Settled | float | None:
+        """Make one attempt of the ticket's job with the permit its lane took: the job's
+        settlement (outcome, last HTTP status, last decision), the seconds to back off
+        before its retry, or None if it was left pending on purpose (stopped, the run
+        aborted, the server unreachable for good)."""
+        job = ticket.job
+        permit, ticket.permit = ticket.permit, None
+        assert permit is not None
+        sent: Attempt | None = None
         try:
-            while True:
-                if permit is None:
-                    permit = await self.limiter.acquire(job.model, _cost(job), retry_of=held)
-                    held = None
-                sent: Attempt | None = None
-                try:
-                    if self.stopping:
-                        return None  # not sent (again): it stays pending for the rerun
-                    attempt_no += 1
-                    self.stats.requests += 1
-                    self.stats.in_flight += 1
-                    try:
-                        sent = await self.client.post(job.endpoint, job.body)
-                    finally:
-                        self.stats.in_flight -= 1
-                finally:
-                    usage = sent.usage if sent is not None else None
-                    used, permit = permit, None
-                    keep = sent is not None and sent.decision.action is not Action.DONE
-                    self.limiter.release(
-                        used,
-                        status=sent.status if sent is not None else None,
-                        headers=sent.headers if sent is not None else None,
-                        prompt_tokens=usage.prompt_tokens if usage else None,
-                        completion_tokens=usage.completion_tokens if usage else None,
-                        keep_slot=keep,
-                    )
-                    if keep:
-                        held = used
-                assert sent is not None  # the post returned (it never raises for HTTP trouble)
-                last = sent
-                decision = last.decision
-                if last.status is not None:
-                    self._down_since = None  # the server answered: it is reachable
-                    self._answered = True
-                if decision.rate_limited:
-                    self.stats.rate_limited += 1
-                if decision.action is Action.DONE:
-                    outcome = self._outcome(job, last, attempt_no, started, Status.SUCCEEDED)
-                    return outcome, last.status, decision
-                self.stats.errors_by_code[decision.code] = (
-                    self.stats.errors_by_code.get(decision.code, 0) + 1
-                )
-                if decision.action is Action.ABORT:
-                    self._abort(decision.message)
-                    return None
-                unreachable = decision.code == CONNECTION_ERROR and last.status is None
-                if unreachable and self._unreachable_for_good(decision):
-                    return None
-                if decision.action is Action.FAIL or (
-                    attempt_no >= max_attempts and not unreachable
-                ):  # a failure to connect while nothing answers says nothing about the job
-                    outcome = self._outcome(job, last, attempt_no, started, Status.FAILED)
-                    return outcome, last.status, decision
-                self.stats.retries += 1
-                delay = self.backoff.delay(min(attempt_no, max_attempts), decision)
-                await self._backoff_sleep(delay)
-                if self.stopping:
-                    return None
+            if self.stopping:
+                return None  # not sent (again): it stays pending for the rerun
+            ticket.attempts += 1
+            self.stats.requests += 1
+            self.stats.in_flight += 1
+            try:
+                sent = await self.client.post(job.endpoint, job.body)
+            finally:
+                self.stats.in_flight -= 1
         finally:
-            if held is not None:
-                self.limiter.release(held, status=None, headers=None)  # gives its slot up
+            usage = sent.usage if sent is not None else None
+            self.limiter.release(
+                permit,
+                status=sent.status if sent is not None else None,
+                headers=sent.headers if sent is not None else None,
+                prompt_tokens=usage.prompt_tokens if usage else None,
+                completion_tokens=usage.completion_tokens if usage else None,
+            )
+        assert sent is not None  # the post returned (it never raises for HTTP trouble)
+        decision = sent.decision
+        attempt_no, max_attempts = ticket.attempts, self.settings.max_attempts
+        if sent.status is not None:
+            self._down_since = None  # the server answered: it is reachable
+            self._answered = True
+        if decision.rate_limited:
+            self.stats.rate_limited += 1
+        if decision.action is Action.DONE:
+            return self._outcome(ticket, sent, Status.SUCCEEDED), sent.status, decision
+        self.stats.errors_by_code[decision.code] = (
+            self.stats.errors_by_code.get(decision.code, 0) + 1
+        )
+        if decision.action is Action.ABORT:
+            self._abort(decision.message)
+            return None
+        unreachable = decision.code == CONNECTION_ERROR and sent.status is None
+        if unreachable and self._unreachable_for_good(decision):
+            return None
+        if decision.action is Action.FAIL or (
+            attempt_no >= max_attempts and not unreachable
+        ):  # a failure to connect while nothing answers says nothing about the job
+            return self._outcome(ticket, sent, Status.FAILED), sent.status, decision
+        self.stats.retries += 1
+        return float(self.backoff.delay(min(attempt_no, max_attempts), decision))
 
     def _abort(self, reason: str) -> None:
         """The whole run is refused: stop, leave every unsettled job pending."""
@@ -518,18 +517,8 @@ class Engine:
         self._abort(unreachable_reason(base_url, decision.message, window))
         return True
 
-    async def _backoff_sleep(self, seconds: float) -> None:
-        """Sleep before a retry; a stop request cuts the sleep short."""
-        with anyio.CancelScope() as scope:
-            self._sleepers.add(scope)
-            try:
-                await self.clock.sleep(seconds)
-            finally:
-                self._sleepers.discard(scope)
-
-    def _outcome(
-        self, job: PendingJob, last: Attempt, attempt_no: int, started: float, status: str
-    ) -> JobOutcome:
+    def _outcome(self, ticket: _Ticket, last: Attempt, status: str) -> JobOutcome:
+        job, attempt_no, started = ticket.job, ticket.attempts, ticket.started
         decision = last.decision
         usage = last.usage
         code = message = None
@@ -677,9 +666,100 @@ class _Ticket:
 
     job: PendingJob
     probe: bool  # one of its model's probes (runner/_breaker.py)
-    permit: Permit | None = None  # the limiter's, for the first attempt
+    started: float = 0.0  # wall clock when its lane first let it go
+    permit: Permit | None = None  # the limiter's, for its next attempt
     budgeted: bool = False  # counted in flight by --max-cost's budget
     taken: bool = False  # a worker has it: it undoes these if it does not send it
+    attempts: int = 0  # made in this session
+    due: float = 0.0  # (a retry) monotonic time it may be sent again
+
+
+_Settled = tuple[JobOutcome, int | None, Decision]  # outcome, last HTTP status, last decision
+
+
+class _Lane:
+    """One model's jobs out with workers and its retries waiting for their time.
+
+    Touched only from the event loop's thread: the lane task reads it, workers hand
+    tickets back with `back`, which wakes the lane if it waits.
+    """
+
+    def __init__(self, model: str, gate: ModelGate) -> None:
+        self.model = model
+        self.gate = gate
+        self.out = 0  # tickets handed to workers and not back
+        self._retries: list[tuple[float, int, _Ticket]] = []  # a heap by due time
+        self._seq = 0
+        self._waker: anyio.CancelScope | None = None
+
+    def busy(self) -> bool:
+        """Something may still come to send: a retry waiting, or a job with a worker."""
+        return bool(self._retries) or self.out > 0
+
+    def due(self, now: float) -> _Ticket | None:
+        """The retry whose time has come first, if any."""
+        if self._retries and self._retries[0][0] <= now:
+            return heapq.heappop(self._retries)[2]
+        return None
+
+    def next_due(self) -> float | None:
+        return self._retries[0][0] if self._retries else None
+
+    def back(self, retry: _Ticket | None) -> None:
+        """(a worker) Done with a ticket: settled or left pending (None), or to retry."""
+        self.out -= 1
+        if retry is not None:
+            self._seq += 1
+            heapq.heappush(self._retries, (retry.due, self._seq, retry))
+        if self._waker is not None:
+            self._waker.cancel()
+
+    async def wait(self, clock: Clock, until: float | None, now: float) -> None:
+        """Until ``until`` (monotonic; None: no limit) or a ticket comes back."""
+        with anyio.CancelScope() as self._waker:
+            try:
+                if until is None:
+                    await anyio.sleep_forever()
+                else:
+                    await clock.sleep(max(0.0, until - now))
+            finally:
+                self._waker = None
+
+    def clear(self) -> list[_Ticket]:
+        """The retries still waiting (the lane ends: they stay pending)."""
+        waiting = [t for _, _, t in self._retries]
+        self._retries.clear()
+        return waiting
+
+
+class _Pages:
+    """A lane's unfinished jobs, in line order, read from the state file a page at a time."""
+
+    def __init__(self, engine: Engine, model: str, page_size: int) -> None:
+        self._engine = engine
+        self._model = model
+        self._size = page_size
+        self._page: list[PendingJob] = []
+        self._pos = 0
+        self._after = 0
+        self._done = False
+
+    async def peek(self) -> PendingJob | None:
+        """The next job (None after the last), not taken."""
+        if self._pos == len(self._page) and not self._done:
+            engine = self._engine
+            self._page = await engine._db(
+                engine.store.unfinished_page, engine.run_id, self._after, self._size, self._model
+            )
+            self._pos = 0
+            if self._page:
+                self._after = self._page[-1].id
+            else:
+                self._done = True
+        return self._page[self._pos] if self._pos < len(self._page) else None
+
+    def take(self) -> None:
+        self._pos += 1
 
 
 def _cost(job: PendingJob) -> Cost:

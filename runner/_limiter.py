@@ -21,9 +21,8 @@ __all__ = ["AdaptiveLimiter", "Cost", "Limiter", "ModelView", "NoLimit", "Permit
 
 
 class Limiter(Protocol):
-    async def acquire(self, model: str, cost: Cost, *, retry_of: Permit | None = None) -> Permit:
-        """Wait until one request of about ``cost`` may be sent for ``model``; a retry
-        passes its previous attempt's permit, released with ``keep_slot``."""
+    async def acquire(self, model: str, cost: Cost) -> Permit:
+        """Wait until one request of about ``cost`` may be sent for ``model``."""
         ...
 
     def release(
@@ -34,11 +33,8 @@ class Limiter(Protocol):
         headers: Mapping[str, str] | None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
-        keep_slot: bool = False,
     ) -> None:
-        """Learn from one attempt's answer (headers, 429s, 503s, real token use); with
-        ``keep_slot`` its concurrency slot stays held for the job's retry (released again:
-        given up)."""
+        """Learn from one attempt's answer (headers, 429s, 503s, real token use)."""
         ...
 
     def views(self) -> list[ModelView]:
@@ -49,7 +45,7 @@ class Limiter(Protocol):
 class NoLimit:
     """No cap but the worker count."""
 
-    async def acquire(self, model: str, cost: Cost, *, retry_of: Permit | None = None) -> Permit:
+    async def acquire(self, model: str, cost: Cost) -> Permit:
         return Permit(model, 0.0, 0.0, 0, 0.0, cost.prompt)
 
     def release(
@@ -60,7 +56,6 @@ class NoLimit:
         headers: Mapping[str, str] | None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
-        keep_slot: bool = False,
     ) -> None:
         return None
 

@@ -38,7 +38,7 @@ def ok(prompt: str) -> httpx.Response:
 
 
 def make(
-    tmp_path: Path, n: int, handler: Handler, **settings: int
+    tmp_path: Path, n: int, handler: Handler, concurrency: int = 4, **settings: int
 ) -> tuple[Engine, Store, int, FakeClock]:
     path = tmp_path / "j.jsonl"
     path.write_text(
@@ -76,7 +76,7 @@ def make(
         run.id,
         client,
         NoLimit(),
-        EngineSettings(concurrency=4, **settings),
+        EngineSettings(concurrency=concurrency, **settings),
         clock=clock,
     )
     return engine, store, run.id, clock
@@ -273,3 +273,26 @@ async def test_a_result_is_committed_while_other_requests_are_in_flight(tmp_path
     assert stats.succeeded == 4
     assert committed[-1] == ["id-p3"]
     assert sorted(r for batch in committed[:-1] for r in batch) == ["id-p0", "id-p1", "id-p2"]
+
+
+@pytest.mark.asyncio
+async def test_a_retry_waits_in_its_lane_not_in_a_worker(tmp_path: Path) -> None:
+    # One worker. c0's first attempt is refused 503; while its backoff runs the worker
+    # sends the jobs after it, and c0 goes again when its time has come. (When the worker
+    # slept out the backoff itself, it sent p0, p0, p1, ...: the pool idled meanwhile.)
+    seen: list[str] = []
+
+    def handler(prompt: str, attempt: int) -> httpx.Response:
+        seen.append(prompt)
+        if prompt == "p0" and attempt == 1:
+            return httpx.Response(
+                503, headers={"retry-after": "5"}, json={"error": {"message": "overloaded"}}
+            )
+        return ok(prompt)
+
+    engine, store, run_id, clock = make(tmp_path, 4, handler, concurrency=1)
+    stats = await engine.run()
+    assert (stats.succeeded, stats.failed, stats.retries) == (4, 0, 1)
+    assert seen == ["p0", "p1", "p2", "p3", "p0"]
+    assert any(s >= 4.0 for s in clock.slept)  # the lane waited out c0's retry-after
+    assert results(store, run_id)["c0"]["error"] is None
