@@ -296,7 +296,10 @@ class Engine:
                     ticket = lane.due(now)
                     if ticket is None:
                         job = await fresh.peek()
-                        if job is None:
+                        if job is None or (self._down_since is not None and lane.busy()):
+                            # Nothing new to send; or the server cannot be reached: only
+                            # the jobs already out go again, as their backoffs end, until
+                            # it answers (`_attempt` wakes the lanes) or the run stops.
                             if not lane.busy():
                                 return
                             await lane.wait(self.clock, lane.next_due(), now)
@@ -473,8 +476,11 @@ class Engine:
         decision = sent.decision
         attempt_no, max_attempts = ticket.attempts, self.settings.max_attempts
         if sent.status is not None:
-            self._down_since = None  # the server answered: it is reachable
             self._answered = True
+            if self._down_since is not None:  # the server answers again: lanes, go on
+                self._down_since = None
+                for lane in self._lane_of.values():
+                    lane.wake()
         if decision.rate_limited:
             self.stats.rate_limited += 1
         if decision.action is Action.DONE:
@@ -711,6 +717,10 @@ class _Lane:
         if retry is not None:
             self._seq += 1
             heapq.heappush(self._retries, (retry.due, self._seq, retry))
+        self.wake()
+
+    def wake(self) -> None:
+        """Cut the lane's `wait` short, if it waits: something has changed."""
         if self._waker is not None:
             self._waker.cancel()
 

@@ -10,6 +10,7 @@ over the same real client and state file.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 import threading
@@ -172,6 +173,11 @@ def test_a_closed_port_stops_the_run_in_seconds_and_leaves_the_jobs_pending(
     assert output.count(f"cannot reach {url}: ClientConnectorError") == 1
     assert "for 5 s every request failed to connect and none was answered" in output
     assert "check that the server is up and that --base-url" in output
+    # While nothing answers, only the jobs already out try again (as their backoffs end);
+    # the others wait in their lanes: not every job of the file tried once, or more.
+    sent = re.search(r"This session: ([\d,]+) requests", output)
+    assert sent is not None, output
+    assert int(sent.group(1).replace(",", "")) < 200, output
 
 
 @pytest.mark.asyncio
