@@ -6,6 +6,7 @@ being measured and the server never share a core's event loop.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -81,6 +82,24 @@ def sim_process(*args: str) -> Iterator[str]:
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def checkout_env(code: Path) -> dict[str, str]:
+    """The environment to run ``python -m fanout`` from checkout ``code`` (with ``cwd=code``:
+    that checkout is imported, not the installed one); no API key."""
+    env = {k: v for k, v in os.environ.items() if k != "TOGETHER_API_KEY"}
+    env["PYTHONPATH"] = str(code)
+    return env
+
+
+def add_code_option(parser: argparse.ArgumentParser) -> None:
+    """``--code DIR`` (repeatable): the checkouts to run fanout from, for a before/after."""
+    parser.add_argument(
+        "--code",
+        type=Path,
+        action="append",
+        help="checkout to run fanout from (repeatable; default: this one)",
+    )
 
 
 def write_jobs(path: Path, n: int) -> Path:

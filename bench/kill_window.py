@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import MODEL, ROOT, machine, sim_process, write_jobs
+from _common import MODEL, ROOT, add_code_option, checkout_env, machine, sim_process, write_jobs
 
 
 def _committed(db: Path) -> int:
@@ -88,8 +87,7 @@ def measure(
         str(concurrency),
         "--no-progress",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "TOGETHER_API_KEY"}
-    env["PYTHONPATH"] = str(code)  # and cwd: `python -m fanout` imports that checkout
+    env = checkout_env(code)  # and cwd=code
     http = httpx.Client()
     http.post(f"{url}/sim/reset-stats")
     per_kill: list[int] = []
@@ -147,12 +145,7 @@ def main() -> None:
     parser.add_argument("--latency", default="0", help="the simulator's --latency")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--code",
-        type=Path,
-        action="append",
-        help="checkout to run fanout from (repeatable; default: this one)",
-    )
+    add_code_option(parser)
     args = parser.parse_args()
     print(json.dumps({"machine": machine()}), flush=True)
     with tempfile.TemporaryDirectory() as tmp, sim_process("--latency", args.latency) as url:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import ROOT, machine, sim_process
+from _common import ROOT, add_code_option, checkout_env, machine, sim_process
 
 FAST = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 SLOW = "Qwen/Qwen3-235B-A22B-Instruct-2507-tput"
@@ -93,8 +92,7 @@ def _sorted(src: Path, dest: Path) -> Path:
 
 
 def _fanout(code: Path, jobs: Path, url: str, db: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TOGETHER_API_KEY"}
-    env["PYTHONPATH"] = str(code)  # and cwd: `python -m fanout` imports that checkout
+    env = checkout_env(code)  # and cwd=code
     argv = [
         sys.executable,
         "-m",
@@ -202,12 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fast", type=int, default=600, help="FAST jobs")
     parser.add_argument("--slow", type=int, default=300, help="SLOW jobs")
-    parser.add_argument(
-        "--code",
-        type=Path,
-        action="append",
-        help="checkout to run fanout from (repeatable; default: this one)",
-    )
+    add_code_option(parser)
     args = parser.parse_args()
     print(json.dumps({"machine": machine()}), flush=True)
     with tempfile.TemporaryDirectory() as tmp, sim_process(*SIM_ARGS) as url:

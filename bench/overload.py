@@ -37,7 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import MODEL, ROOT, machine, send_window, sim_process, write_jobs
+from _common import (
+    MODEL,
+    ROOT,
+    add_code_option,
+    checkout_env,
+    machine,
+    send_window,
+    sim_process,
+    write_jobs,
+)
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,7 @@ def _run(
         *("--out", str(work / f"{name}.out.jsonl"), "--concurrency", str(concurrency)),
         "--no-progress",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "TOGETHER_API_KEY"}
-    env["PYTHONPATH"] = str(code)  # and cwd: `python -m fanout` imports that checkout
+    env = checkout_env(code)  # and cwd=code
     with httpx.Client() as http:
         http.post(f"{url}/sim/reset-stats")
         proc = subprocess.run(
@@ -210,12 +218,7 @@ def main() -> None:
     parser.add_argument(
         "--halvings", type=int, metavar="N", help="count false alarms over N answers instead"
     )
-    parser.add_argument(
-        "--code",
-        type=Path,
-        action="append",
-        help="checkout to run fanout from (repeatable; default: this one)",
-    )
+    add_code_option(parser)
     args = parser.parse_args()
     print(json.dumps({"machine": machine()}), flush=True)
     if args.halvings:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import socket
@@ -45,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import MODEL, ROOT, machine, sim_process
+from _common import MODEL, ROOT, add_code_option, checkout_env, machine, sim_process
 
 TYPO = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbx"  # MODEL with its last letter mistyped
 DEDICATED = "deepseek-ai/DeepSeek-R1"  # config/models.toml: serverless = false
@@ -109,8 +108,7 @@ def _one(
         *("--base-url", url, "--db", str(db), "--out", str(work / f"{name}.out.jsonl")),
         "--no-progress",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "TOGETHER_API_KEY"}
-    env["PYTHONPATH"] = str(code)  # and cwd: `python -m fanout` imports that checkout
+    env = checkout_env(code)  # and cwd=code
     closed = case == "closed port"
     http = httpx.Client()
     if not closed:
@@ -196,12 +194,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--cap", type=float, default=60.0, help="seconds before a run is stopped")
     parser.add_argument("--case", choices=CASES, action="append", help="repeatable; default all")
-    parser.add_argument(
-        "--code",
-        type=Path,
-        action="append",
-        help="checkout to run fanout from (repeatable; default: this one)",
-    )
+    add_code_option(parser)
     args = parser.parse_args()
     print(json.dumps({"machine": machine()}), flush=True)
     for code in args.code or [ROOT]:
