@@ -31,7 +31,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from ._clock import Clock, SystemClock
 from ._retry import Action, Decision, classify_exception, classify_response
@@ -82,7 +84,14 @@ class ApiClient:
             max_keepalive_connections=concurrency,
             keepalive_expiry=30.0,
         )
-        self._transport = make_transport(transport, limits)
+        self._timeout = timeout
+        self._concurrency = concurrency
+        self._headers = headers
+        # The default transport is driven directly (`_post_aiohttp`); its session is made
+        # in the event loop, on the first request.
+        self._direct = transport == "aiohttp"
+        self._session: aiohttp.ClientSession | None = None
+        self._transport = make_transport("httpx" if self._direct else transport, limits)
         self._http = httpx.AsyncClient(
             headers=headers,
             limits=limits,
@@ -104,6 +113,8 @@ class ApiClient:
         non-streamed request gets; a stream that breaks off, carries an error or ends
         without ``[DONE]`` is a ``RETRY`` (``stream_error``), its partial text discarded.
         """
+        if self._direct:
+            return await self._post_aiohttp(endpoint, body)
         clock = self._clock
         start = clock.monotonic()
         request = self._http.build_request("POST", self.url_for(endpoint), content=body)
@@ -133,8 +144,58 @@ class ApiClient:
         decision, parsed = classify_response(response.status_code, response.headers, raw)
         return self._attempt(decision, response, raw, parsed, latency)
 
+    async def _post_aiohttp(self, endpoint: str, body: bytes) -> Attempt:
+        """`post` on aiohttp's own API, with no httpx request or response built around it.
+
+        Why: the httpx layer (``build_request``, the transport's wrapping of aiohttp's
+        response in an `httpx.Response` and its stream) cost as much CPU per request as all
+        of fanout's own work (bench/RESULTS.md, "Client ceiling"). What is kept from httpx:
+        its exception classes (aiohttp's errors are mapped onto them by the same
+        `map_aiohttp_exceptions` as the httpx transport's, so `classify_exception` decides
+        as before) and `httpx.Headers` for the answer's headers (the retry and limiter code
+        read them). The timeouts are the transport's: ``sock_connect`` and ``sock_read``.
+        """
+        clock = self._clock
+        start = clock.monotonic()
+        session = self._session
+        if session is None:
+            session = self._session = _aiohttp_session(
+                self._headers, self._concurrency, self._timeout
+            )
+        streamed: StreamResult | None = None
+        try:
+            with map_aiohttp_exceptions():
+                async with session.post(
+                    self.url_for(endpoint), data=body, allow_redirects=False
+                ) as response:
+                    status = response.status
+                    headers = httpx.Headers(response.raw_headers)
+                    kind = response.headers.get("content-type", "")
+                    if status == 200 and kind.startswith("text/event-stream"):
+                        assembler = StreamAssembler(chat=endpoint.endswith("chat/completions"))
+                        async for line in response.content:
+                            assembler.feed(line.decode("utf-8").rstrip("\r\n"), clock.monotonic())
+                        streamed = assembler.finish()
+                        raw = b""
+                    else:
+                        raw = await response.read()
+        except httpx.HTTPError as exc:
+            return Attempt(
+                classify_exception(exc), None, None, None, None, None, clock.monotonic() - start
+            )
+        latency = clock.monotonic() - start
+        answer = _Answer(status, headers)
+        if streamed is not None:
+            return self._stream_attempt(answer, streamed, start, latency)
+        decision, parsed = classify_response(status, headers, raw)
+        return self._attempt(decision, answer, raw, parsed, latency)
+
     def _stream_attempt(
-        self, response: httpx.Response, streamed: StreamResult, start: float, latency: float
+        self,
+        response: httpx.Response | _Answer,
+        streamed: StreamResult,
+        start: float,
+        latency: float,
     ) -> Attempt:
         raw = b"" if streamed.body is None else json.dumps(streamed.body).encode()
         ttft = None if streamed.first_token is None else streamed.first_token - start
@@ -149,7 +210,7 @@ class ApiClient:
     @staticmethod
     def _attempt(
         decision: Decision,
-        response: httpx.Response,
+        response: httpx.Response | _Answer,
         raw: bytes,
         parsed: dict[str, Any] | None,
         latency: float,
@@ -176,6 +237,8 @@ class ApiClient:
         )
 
     async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
         await self._http.aclose()
 
     async def __aenter__(self) -> ApiClient:
@@ -189,6 +252,32 @@ class ApiClient:
 
 
 TRANSPORTS = ("aiohttp", "httpx")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What `ApiClient._attempt` reads of an answer: its status and headers."""
+
+    status_code: int
+    headers: httpx.Headers
+
+
+def _aiohttp_session(
+    headers: dict[str, str], concurrency: int, timeout: float
+) -> aiohttp.ClientSession:
+    """The session of the direct path: as `httpx_aiohttp.AiohttpTransport` makes it (one
+    pool of ``concurrency`` connections kept alive 30 s, no redirects), its timeouts those
+    the httpx client gives the transport."""
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, keepalive_timeout=30.0, ssl=httpx.create_ssl_context()
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(sock_connect=min(timeout, 30.0), sock_read=timeout),
+        auto_decompress=True,
+        requote_redirect_url=False,
+    )
 
 
 def make_transport(
