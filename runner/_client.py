@@ -1,22 +1,24 @@
-"""The HTTP client: one `httpx.AsyncClient` for the whole run.
+"""The HTTP client: one connection pool for the whole run.
 
-One client means one connection pool, kept alive, sized to the run's concurrency so that no
-request waits for a connection. The transport is swappable behind the same httpx API:
+One pool, kept alive, sized to the run's concurrency so that no request waits for a
+connection. The transport is chosen by name or given:
 
-- ``"aiohttp"`` (default): aiohttp's connection pool through `httpx_aiohttp.AiohttpTransport`.
-  Measured here against the simulator (2 cores, zero latency, 2,000 requests): about 1,000
-  requests/s at 64 and 256 in flight, p99 90-320 ms, where httpx's own pool gave 145 and
-  61 requests/s with p99 of 3 s and 16 s (its pool scans every connection for every request).
+- ``"aiohttp"`` (default): aiohttp's own API, driven directly (`ApiClient._post_aiohttp`):
+  no httpx request or response is built around a request. Measured (bench/RESULTS.md,
+  "Client ceiling"): through `httpx_aiohttp.AiohttpTransport` the httpx layer cost as much
+  CPU a request as all of fanout's own work; direct, fanout's CPU a job went from
+  0.28-0.37 ms to 0.17-0.25 ms at concurrency 64 and 512. Against httpx's own pool
+  (httpcore) aiohttp's gave about 1,000 requests/s at 64 and 256 in flight where httpcore
+  gave 145 and 61, with p99 of 3 s and 16 s (its pool scans every connection for every
+  request).
 - ``"httpx"``: httpx's default transport (httpcore), for comparison and as a fallback.
 - any `httpx.AsyncBaseTransport` instance (tests pass `httpx.MockTransport`).
 
-`ApiClient.post` builds its request with the `httpx.AsyncClient` (headers, timeouts) and
-hands it straight to the transport, skipping ``AsyncClient.send``: its layers (the auth
-flow, the redirect loop, the cookie jar's parse of every response, the response wrapper)
-do nothing fanout uses (the key is a header, redirects are not followed, no cookie is
-needed) and cost 85-90 µs of CPU a request (``fanout run`` at concurrency 512 and zero
-latency, measured as bench/overhead.py does: 0.50-0.51 ms a job through ``send``, 0.41-0.42
-ms without; bench/RESULTS.md, "kill window"). Cookies a server sets are therefore not kept.
+On the httpx paths `ApiClient.post` builds its request with the `httpx.AsyncClient`
+(headers, timeouts) and hands it straight to the transport, skipping
+``AsyncClient.send``: its layers (the auth flow, the redirect loop, the cookie jar's parse
+of every response, the response wrapper) do nothing fanout uses and cost 85-90 µs of CPU a
+request. Cookies a server sets are not kept on any path, redirects not followed.
 
 `ApiClient.post` makes exactly one attempt and never raises for HTTP or transport trouble:
 it returns an `Attempt` carrying the retry `Decision` (see `_retry`), the raw body and the

@@ -124,7 +124,7 @@ __all__ = ["export_command", "run_command", "runs_command", "status_command"]
     type=click.Choice(TRANSPORTS),
     default="aiohttp",
     show_default=True,
-    help="HTTP transport behind httpx.",
+    help="HTTP client: aiohttp (driven directly) or httpx (its own pool).",
 )
 @click.option(
     "--loop",
