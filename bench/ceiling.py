@@ -1,9 +1,10 @@
 """Client ceiling (issue 15): ``fanout run`` against a raw aiohttp loop, on two servers.
 
-``python bench/ceiling.py --jobs 5000 --concurrency 64 512 --loop asyncio`` measures, on
-each server in turn (``fanout sim --latency 0``, then `foreign_server.py`, an
-``aiohttp.web`` app that answers every completion with one fixed reply), for each
-concurrency and event loop, three clients one after the other on the same job file:
+``python bench/ceiling.py --jobs 8000 --concurrency 64 512 --loop asyncio uvloop`` (the
+defaults, about 70 s on 2 cores) measures, on each server in turn (``fanout sim --latency
+0``, then `foreign_server.py`, an ``aiohttp.web`` app that answers every completion with one
+fixed reply), for each concurrency and event loop, three clients one after the other on the
+same job file:
 
 - ``raw``: `raw_loop.py`, aiohttp's ``ClientSession`` alone (the ceiling);
 - ``bare``: `bare_loop.py`, httpx over aiohttp (fanout's transport) with no state, limiter
@@ -38,6 +39,7 @@ from typing import Any
 import httpx
 from _common import (
     ROOT,
+    add_code_option,
     bare_loop,
     fanout_run,
     run_child,
@@ -47,10 +49,11 @@ from _common import (
 )
 from foreign_server import foreign_process
 
-SERVERS: dict[str, tuple[Callable[[], AbstractContextManager[str]], str]] = {
-    # name: (child process yielding its base URL, the path of its request count under it)
-    "fanout sim": (lambda: sim_process("--latency", "0"), "/sim/stats"),
-    "aiohttp.web": (foreign_process, "/stats"),
+SERVERS: dict[str, tuple[str, Callable[[], AbstractContextManager[str]], str]] = {
+    # --server name: (its name in the rows, a child process yielding its base URL, the path
+    # of its request count under that URL)
+    "sim": ("fanout sim", lambda: sim_process("--latency", "0"), "/sim/stats"),
+    "foreign": ("aiohttp.web", foreign_process, "/stats"),
 }
 
 
@@ -74,9 +77,9 @@ def fanout(
 ) -> dict[str, Any]:
     """``fanout run`` from checkout ``code``: jobs, seconds and CPU s over its send window."""
     argv = fanout_run(path, url, tmp, "--concurrency", str(concurrency), "--loop", loop, name=name)
-    # `env -C` (exec, same pid: run_child samples fanout itself): `python -m fanout` imports
-    # the checkout in its working directory, ahead of the installed one. No key goes to a
-    # local server.
+    # What `_common.checkout_env` and ``cwd=code`` do, through `env` (it execs: same pid, so
+    # run_child samples fanout itself): `python -m fanout` imports the checkout in its
+    # working directory, ahead of the installed one. No key goes to a local server.
     child = run_child(
         ["env", "-u", "TOGETHER_API_KEY", "-C", str(code), f"PYTHONPATH={code}", *argv]
     )
@@ -121,7 +124,7 @@ def _rows(
     raw_rate, raw_cpu = _figures(raw)
     bare_rate, bare_cpu = _figures(bare)
     for i, code in enumerate(codes):
-        name = f"{server.replace(' ', '-')}-{concurrency}-{loop}-{i}"
+        name = f"{server}-{concurrency}-{loop}-{i}".replace(" ", "-")
         run = partial(fanout, code, url, path, tmp, concurrency, loop, name)
         fan = _checked(run, url, stats, jobs, f"fanout ({code})")
         fan_rate, fan_cpu = _figures(fan)
@@ -146,7 +149,7 @@ def _rows(
 def measure(
     jobs: int,
     concurrency_list: tuple[int, ...] = (64, 512),
-    loops: tuple[str, ...] = ("asyncio",),
+    loops: tuple[str, ...] = ("asyncio", "uvloop"),
     codes: tuple[Path, ...] = (ROOT,),
     servers: tuple[str, ...] = tuple(SERVERS),
     echo: Callable[[dict[str, Any]], None] | None = None,
@@ -156,8 +159,8 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="fanout-ceiling-") as tmp_name:
         tmp = Path(tmp_name)
         path = write_jobs(tmp / "jobs.jsonl", jobs)
-        for server in servers:
-            start, stats = SERVERS[server]
+        for key in servers:
+            server, start, stats = SERVERS[key]
             with start() as url:
                 for concurrency in concurrency_list:
                     for loop in loops:
@@ -172,13 +175,13 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=5000)
+    parser.add_argument("--jobs", type=int, default=8000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 512])
-    parser.add_argument("--loop", nargs="+", default=["asyncio"], choices=["asyncio", "uvloop"])
-    parser.add_argument("--server", nargs="+", default=list(SERVERS), choices=list(SERVERS))
     parser.add_argument(
-        "--code", type=Path, action="append", help="checkout to run fanout from (repeatable)"
+        "--loop", nargs="+", default=["asyncio", "uvloop"], choices=["asyncio", "uvloop"]
     )
+    parser.add_argument("--server", nargs="+", default=list(SERVERS), choices=list(SERVERS))
+    add_code_option(parser)
     args = parser.parse_args()
     codes = tuple(c.resolve() for c in args.code) if args.code else (ROOT,)
     measure(
