@@ -64,18 +64,23 @@ def machine() -> str:
 @contextmanager
 def sim_process(*args: str) -> Iterator[str]:
     """``fanout sim --port 0 ARGS`` in a child process; yields its base URL."""
+    with server_process([*FANOUT, "sim", "--port", "0", *args], "simulator") as url:
+        yield url
+
+
+@contextmanager
+def server_process(argv: list[str], what: str) -> Iterator[str]:
+    """A server in a child process that prints ``listening on URL`` once it accepts
+    connections; yields that URL, and stops the server after."""
     proc = subprocess.Popen(
-        [*FANOUT, "sim", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        argv, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.search(r"listening on (http://\S+)", line)
         if not match:
-            raise RuntimeError(f"simulator did not start: {line!r}")
+            raise RuntimeError(f"{what} did not start: {line!r}")
         yield match.group(1)
     finally:
         proc.terminate()

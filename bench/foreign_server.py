@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import REPLY
+from _common import REPLY, server_process
 from aiohttp import web
 
 BODY = REPLY.encode()
@@ -94,24 +91,9 @@ def main() -> None:
 @contextmanager
 def foreign_process(loop: str = "uvloop") -> Iterator[str]:
     """This server in a child process; yields its base URL (ending in ``/v1``)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__)), "--loop", loop],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        if not match:
-            raise RuntimeError(f"foreign server did not start: {line!r}")
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    argv = [sys.executable, str(Path(__file__)), "--loop", loop]
+    with server_process(argv, "foreign server") as url:
+        yield url
 
 
 if __name__ == "__main__":
