@@ -91,16 +91,20 @@ class ApiClient:
         self._headers = headers
         # The default transport is driven directly (`_post_aiohttp`); its session is made
         # in the event loop, on the first request.
-        self._direct = transport == "aiohttp"
+        # The other transports go through an httpx client, made here.
+        direct = transport == "aiohttp"
         self._session: aiohttp.ClientSession | None = None
-        self._transport = make_transport("httpx" if self._direct else transport, limits)
-        self._http = httpx.AsyncClient(
-            headers=headers,
-            limits=limits,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0), pool=None),
-            transport=self._transport,  # closed with the client
-            follow_redirects=False,
-        )
+        self._transport: httpx.AsyncBaseTransport | None = None
+        self._http: httpx.AsyncClient | None = None
+        if not direct:
+            self._transport = make_transport(transport, limits)
+            self._http = httpx.AsyncClient(
+                headers=headers,
+                limits=limits,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0), pool=None),
+                transport=self._transport,  # closed with the client
+                follow_redirects=False,
+            )
 
     def url_for(self, endpoint: str) -> str:
         """``/v1/chat/completions`` under a base URL that already ends in ``/v1``."""
@@ -115,14 +119,15 @@ class ApiClient:
         non-streamed request gets; a stream that breaks off, carries an error or ends
         without ``[DONE]`` is a ``RETRY`` (``stream_error``), its partial text discarded.
         """
-        if self._direct:
+        http, transport = self._http, self._transport
+        if http is None or transport is None:
             return await self._post_aiohttp(endpoint, body)
         clock = self._clock
         start = clock.monotonic()
-        request = self._http.build_request("POST", self.url_for(endpoint), content=body)
+        request = http.build_request("POST", self.url_for(endpoint), content=body)
         streamed: StreamResult | None = None
         try:
-            response = await self._transport.handle_async_request(request)
+            response = await transport.handle_async_request(request)
             response.request = request
             try:
                 kind = response.headers.get("content-type", "")
@@ -241,7 +246,8 @@ class ApiClient:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -285,13 +291,10 @@ def _aiohttp_session(
 def make_transport(
     choice: httpx.AsyncBaseTransport | str, limits: httpx.Limits
 ) -> httpx.AsyncBaseTransport:
-    """The transport named by ``choice`` (see the module docstring), or ``choice`` itself."""
+    """The httpx transport named by ``choice``, or ``choice`` itself (``"aiohttp"`` is no
+    httpx transport: `ApiClient` drives aiohttp directly)."""
     if isinstance(choice, httpx.AsyncBaseTransport):
         return choice
-    if choice == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        return AiohttpTransport(limits=limits)
     if choice == "httpx":
         return httpx.AsyncHTTPTransport(limits=limits)
     raise ValueError(f"unknown transport {choice!r} (choose from {', '.join(TRANSPORTS)})")
