@@ -28,14 +28,21 @@ import signal
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import MODEL, ROOT, add_code_option, checkout_env, machine, sim_process, write_jobs
+from _common import (
+    ROOT,
+    add_code_option,
+    checkout_env,
+    fanout_run,
+    machine,
+    sim_process,
+    write_jobs,
+)
 
 
 def _committed(db: Path) -> int:
@@ -68,25 +75,8 @@ def measure(
 ) -> dict[str, Any]:
     """Kill ``fanout run`` (from checkout ``code``) ``kills`` times, then let it finish."""
     rng = random.Random(seed)
-    db, out = work / f"{code.name}.db", work / f"{code.name}.out.jsonl"
-    argv = [
-        sys.executable,
-        "-m",
-        "fanout",
-        "run",
-        str(jobs),
-        "--base-url",
-        url,
-        "--model",
-        MODEL,
-        "--db",
-        str(db),
-        "--out",
-        str(out),
-        "--concurrency",
-        str(concurrency),
-        "--no-progress",
-    ]
+    db = work / f"{code.name}.db"
+    argv = fanout_run(jobs, url, work, "--concurrency", str(concurrency), name=code.name)
     env = checkout_env(code)  # and cwd=code
     http = httpx.Client()
     http.post(f"{url}/sim/reset-stats")

@@ -27,14 +27,13 @@ import argparse
 import json
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import ROOT, add_code_option, checkout_env, machine, sim_process
+from _common import ROOT, add_code_option, checkout_env, fanout_run, machine, sim_process
 
 FAST = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 SLOW = "Qwen/Qwen3-235B-A22B-Instruct-2507-tput"
@@ -93,22 +92,8 @@ def _sorted(src: Path, dest: Path) -> Path:
 
 def _fanout(code: Path, jobs: Path, url: str, db: Path) -> subprocess.Popen[str]:
     env = checkout_env(code)  # and cwd=code
-    argv = [
-        sys.executable,
-        "-m",
-        "fanout",
-        "run",
-        str(jobs),
-        "--base-url",
-        url,
-        "--db",
-        str(db),
-        "--out",
-        str(db.with_suffix(".out.jsonl")),
-        "--concurrency",
-        "64",
-        "--no-progress",
-    ]
+    # (its --model fills no line: every line names its model)
+    argv = fanout_run(jobs, url, db.parent, "--concurrency", "64", name=db.stem)
     return subprocess.Popen(
         argv, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )

@@ -38,10 +38,10 @@ from typing import Any
 
 import httpx
 from _common import (
-    MODEL,
     ROOT,
     add_code_option,
     checkout_env,
+    fanout_run,
     machine,
     send_window,
     sim_process,
@@ -85,12 +85,7 @@ def _run(
 ) -> dict[str, Any]:
     """``fanout run`` from checkout ``code`` to the end; what the state and simulator say."""
     db = work / f"{name}.db"
-    argv = [
-        *(sys.executable, "-m", "fanout", "run", str(jobs)),
-        *("--base-url", url, "--model", MODEL, "--db", str(db)),
-        *("--out", str(work / f"{name}.out.jsonl"), "--concurrency", str(concurrency)),
-        "--no-progress",
-    ]
+    argv = fanout_run(jobs, url, work, "--concurrency", str(concurrency), name=name)
     env = checkout_env(code)  # and cwd=code
     with httpx.Client() as http:
         http.post(f"{url}/sim/reset-stats")
