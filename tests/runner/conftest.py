@@ -53,6 +53,23 @@ def write_jobs(path: Path, n: int, *, start: int = 0) -> Path:
     return path
 
 
+def mixed_jobs(path: Path, models: list[str], n: int) -> Path:
+    """``n`` jobs per model, interleaved line by line."""
+    lines = []
+    for i in range(n):
+        for k, model in enumerate(models):
+            lines.append(
+                {
+                    "custom_id": f"{k}-{i}",
+                    "model": model,
+                    "messages": [{"role": "user", "content": f"Question {i} for {k}?"}],
+                    "max_tokens": 8,
+                }
+            )
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return path
+
+
 def reply_text(body: dict[str, Any]) -> str:
     choice = body["choices"][0]
     if "message" in choice:

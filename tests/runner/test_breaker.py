@@ -34,7 +34,7 @@ from runner._retry import classify_response
 from runner._store import JobOutcome
 from togethersim import SimConfig, SimServer
 
-from .conftest import write_jobs
+from .conftest import mixed_jobs, write_jobs
 
 GOOD = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 TYPO = "meta-llama/Llama-3.3-70B-Instruct-Turbx"
@@ -56,23 +56,6 @@ def statuses(db: Path) -> dict[tuple[str, str], int]:
     out = {(m, s): int(n) for m, s, n in rows}
     conn.close()
     return out
-
-
-def mixed_jobs(path: Path, models: list[str], n: int) -> Path:
-    """``n`` jobs per model, interleaved line by line."""
-    lines = []
-    for i in range(n):
-        for k, model in enumerate(models):
-            lines.append(
-                {
-                    "custom_id": f"{k}-{i}",
-                    "model": model,
-                    "messages": [{"role": "user", "content": f"Question {i} for {k}?"}],
-                    "max_tokens": 8,
-                }
-            )
-    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    return path
 
 
 def free_port() -> int:

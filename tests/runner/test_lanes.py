@@ -8,7 +8,6 @@ side: the lanes' queries read the partial index of migration 0005, never the tab
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -19,27 +18,10 @@ from runner import Store
 from runner._store import JobOutcome
 from togethersim import SimConfig, SimServer
 
-from .conftest import check_results
+from .conftest import check_results, mixed_jobs
 
 SLOW = "Qwen/Qwen3-235B-A22B-Instruct-2507-tput"
 FAST = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-
-
-def interleaved(path: Path, n: int) -> Path:
-    """SLOW and FAST lines in turn, ``n`` of each."""
-    lines = []
-    for i in range(n):
-        for model in (SLOW, FAST):
-            lines.append(
-                {
-                    "custom_id": f"{model[:4]}-{i}",
-                    "model": model,
-                    "messages": [{"role": "user", "content": f"Question {i}?"}],
-                    "max_tokens": 8,
-                }
-            )
-    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    return path
 
 
 def test_a_model_waiting_on_its_limit_holds_up_no_other(tmp_path: Path) -> None:
@@ -51,7 +33,7 @@ def test_a_model_waiting_on_its_limit_holds_up_no_other(tmp_path: Path) -> None:
     n = 10
     config = SimConfig(seed=1, burst=0.5, model_limits={SLOW: (120.0, None)})
     server = SimServer(config)
-    jobs = interleaved(tmp_path / "jobs.jsonl", n)
+    jobs = mixed_jobs(tmp_path / "jobs.jsonl", [SLOW, FAST], n)  # SLOW and FAST in turn
     db, out = tmp_path / "state.db", tmp_path / "out.jsonl"
     with server.run_in_thread() as url:
         result = CliRunner().invoke(
@@ -88,26 +70,11 @@ def test_a_model_waiting_on_its_limit_holds_up_no_other(tmp_path: Path) -> None:
     assert slow[-1] - slow[0] >= (n - 2) / 2.0 * 0.9
 
 
-def _jobs_file(path: Path, models: list[str], per_model: int) -> Path:
-    lines = [
-        {
-            "custom_id": f"{k}-{i}",
-            "model": model,
-            "messages": [{"role": "user", "content": f"Q {i}"}],
-            "max_tokens": 4,
-        }
-        for i in range(per_model)
-        for k, model in enumerate(models)
-    ]
-    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    return path
-
-
 def test_unfinished_models_and_lane_pages_read_the_partial_index(tmp_path: Path) -> None:
     from jobs import Defaults, JobFile
 
     models = ["b/model", "a/model", "c/model"]
-    jobs = _jobs_file(tmp_path / "jobs.jsonl", models, 5)
+    jobs = mixed_jobs(tmp_path / "jobs.jsonl", models, 5)
     store = Store.open(tmp_path / "state.db")
     run = store.create_run(
         jobs=JobFile(jobs, Defaults()),
@@ -154,7 +121,7 @@ def test_unfinished_models_and_lane_pages_read_the_partial_index(tmp_path: Path)
 def test_many_models_each_get_a_lane_and_every_job_is_sent(tmp_path: Path) -> None:
     # 40 models of 3 jobs each: 40 lanes with pages of the smallest size; all settle once
     models = [f"org/model-{k:02d}" for k in range(40)]
-    jobs = _jobs_file(tmp_path / "jobs.jsonl", models, 3)
+    jobs = mixed_jobs(tmp_path / "jobs.jsonl", models, 3)
     db, out = tmp_path / "state.db", tmp_path / "out.jsonl"
     server = SimServer(SimConfig(seed=1))
     with server.run_in_thread() as url:
